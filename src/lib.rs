@@ -1,0 +1,20 @@
+//! spark-chaos: chaos, load and upgrade testing for Apache Spark 3.5.7 and 4.1.0 side by side.
+//!
+//! The crate is laid out by role (see ARCHITECTURE.md for the full map):
+//!
+//! - [`versions`]: the pinned component versions, one place.
+//! - [`install`]: fetching and building every component from package registries into the cache.
+//! - [`platform`]: bringing components up and down; `local` runs them as supervised processes.
+//! - [`client`]: the Spark Connect client layer (SQL in, Arrow batches and outcomes out).
+//! - [`probe`]: small independent protocol clients (Hive Metastore Thrift, S3, HTTP) used for
+//!   readiness and for checking what really happened, independent of Spark.
+//! - [`cli`]: the `chaos` command line; the only place that prints for people.
+
+pub mod cli;
+pub mod client;
+pub mod exit;
+pub mod install;
+pub mod paths;
+pub mod platform;
+pub mod probe;
+pub mod versions;
