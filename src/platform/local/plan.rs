@@ -1,0 +1,753 @@
+//! The plan of an environment: which components run, on which ports, with which command
+//! lines, in which order, and how readiness is judged. Built once by `env up` (pure, apart
+//! from asking which ports are free), saved as `plan.json`, executed by the supervisor.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::conf::SparkConfInput;
+use super::hms::{self, HmsParams};
+use super::ports::{self, PortMap};
+use super::spec::ProcessSpec;
+use crate::paths::{Cache, EnvHome};
+use crate::versions::SparkLine;
+
+/// What a user can choose about an environment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnvSettings {
+    /// The Spark lines to run.
+    pub lines: Vec<SparkLine>,
+    /// Spark Connect servers per line (the production guide runs 3 for HA).
+    pub replicas: u32,
+    /// Standalone workers per line (each runs one executor per application).
+    pub workers: u32,
+    /// Executor heap.
+    pub executor_memory: String,
+    /// Connect server (driver) heap.
+    pub driver_memory: String,
+    /// Heap of master, worker and History Server daemons.
+    pub daemon_memory: String,
+    /// Dynamic allocation with shuffle tracking.
+    pub dynamic_allocation: bool,
+    /// Ports are allocated upwards from here.
+    pub base_port: u16,
+    /// The S3 bucket.
+    pub bucket: String,
+}
+
+impl Default for EnvSettings {
+    fn default() -> Self {
+        EnvSettings {
+            lines: SparkLine::ALL.to_vec(),
+            replicas: 1,
+            workers: 2,
+            executor_memory: "1g".into(),
+            driver_memory: "1g".into(),
+            daemon_memory: "512m".into(),
+            dynamic_allocation: false,
+            base_port: 17000,
+            bucket: "chaos".into(),
+        }
+    }
+}
+
+/// Credentials generated for one environment; stored in `secrets.json` (mode 0600) and
+/// redacted from everything a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Secrets {
+    /// MinIO root user, used as the S3 access key.
+    pub s3_access_key: String,
+    /// MinIO root password, used as the S3 secret key.
+    pub s3_secret_key: String,
+    /// PostgreSQL superuser.
+    pub pg_user: String,
+    /// PostgreSQL superuser's password.
+    pub pg_password: String,
+}
+
+impl Secrets {
+    /// Fresh random credentials.
+    pub fn generate() -> Secrets {
+        use rand::distributions::{Alphanumeric, DistString};
+        let mut rng = rand::thread_rng();
+        Secrets {
+            s3_access_key: format!(
+                "chaos{}",
+                Alphanumeric.sample_string(&mut rng, 12).to_lowercase()
+            ),
+            s3_secret_key: Alphanumeric.sample_string(&mut rng, 32),
+            pg_user: "chaos".into(),
+            pg_password: Alphanumeric.sample_string(&mut rng, 24),
+        }
+    }
+
+    /// Every secret value, for redaction.
+    pub fn values(&self) -> [&str; 3] {
+        [&self.s3_access_key, &self.s3_secret_key, &self.pg_password]
+    }
+}
+
+/// The role of a component; fault targets name roles (`connect@4.1.0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The PostgreSQL server behind both metastores.
+    Postgres,
+    /// MinIO, the S3 server.
+    S3,
+    /// A standalone Hive Metastore.
+    Metastore,
+    /// A Spark standalone master.
+    Master,
+    /// A Spark standalone worker (its executors are child JVMs).
+    Worker,
+    /// A Spark Connect server (the driver).
+    Connect,
+    /// A Spark History Server.
+    History,
+}
+
+impl Role {
+    /// The role's name as used in targets and ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Postgres => "postgres",
+            Role::S3 => "s3",
+            Role::Metastore => "metastore",
+            Role::Master => "master",
+            Role::Worker => "worker",
+            Role::Connect => "connect",
+            Role::History => "history",
+        }
+    }
+}
+
+/// How the supervisor decides a component is ready.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Readiness {
+    /// PostgreSQL accepts an authenticated connection and answers `SELECT 1`.
+    Postgres {
+        /// Its port.
+        port: u16,
+    },
+    /// An HTTP GET answers 200 (and the body contains `contains`, if given).
+    Http {
+        /// The URL.
+        url: String,
+        /// Text the body must contain.
+        contains: Option<String>,
+    },
+    /// A Hive Metastore answers `get_all_databases` over Thrift.
+    Thrift {
+        /// Its port.
+        port: u16,
+    },
+    /// The master's JSON lists this worker as ALIVE.
+    Worker {
+        /// The master's web UI port.
+        master_ui_port: u16,
+        /// The worker's web UI port, which identifies it in the master's list.
+        worker_ui_port: u16,
+    },
+    /// `SELECT 1` runs through Spark Connect.
+    Connect {
+        /// `sc://127.0.0.1:PORT`.
+        url: String,
+    },
+}
+
+/// One component of the plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ComponentPlan {
+    /// Unique id, e.g. `connect-41-0`.
+    pub id: String,
+    /// Its role.
+    pub role: Role,
+    /// Its Spark line, if it belongs to one.
+    pub line: Option<SparkLine>,
+    /// Its own version.
+    pub version: String,
+    /// How clients reach it.
+    pub endpoint: String,
+    /// Every port it was given.
+    pub ports: Vec<u16>,
+    /// How to run it.
+    pub spec: ProcessSpec,
+    /// How readiness is judged.
+    pub readiness: Readiness,
+    /// Start order: every component of wave n is ready before wave n+1 starts.
+    pub wave: u32,
+    /// Whether the supervisor restarts it when it dies (like a Deployment).
+    pub restart: bool,
+}
+
+/// The whole plan, saved as `plan.json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    /// The settings it was built from.
+    pub settings: EnvSettings,
+    /// The environment's home.
+    pub home: PathBuf,
+    /// The cache it runs from.
+    pub cache: PathBuf,
+    /// The Java 17 home every JVM uses.
+    pub java_home: PathBuf,
+    /// PostgreSQL's binaries.
+    pub pg_bin: PathBuf,
+    /// Every allocated port.
+    pub ports: PortMap,
+    /// Components in start order.
+    pub components: Vec<ComponentPlan>,
+}
+
+impl Plan {
+    /// The component with this id.
+    pub fn component(&self, id: &str) -> Option<&ComponentPlan> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    /// The Connect endpoints of a line, one per replica.
+    pub fn connect_urls(&self, line: SparkLine) -> Vec<String> {
+        self.components
+            .iter()
+            .filter(|c| c.role == Role::Connect && c.line == Some(line))
+            .map(|c| c.endpoint.clone())
+            .collect()
+    }
+
+    /// MinIO's S3 endpoint, `http://127.0.0.1:PORT`.
+    pub fn s3_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.get("s3"))
+    }
+
+    /// The PostgreSQL database of a line's metastore.
+    pub fn metastore_db(line: SparkLine) -> String {
+        format!("hms{}", line.slug())
+    }
+
+    /// The last wave number.
+    pub fn last_wave(&self) -> u32 {
+        self.components.iter().map(|c| c.wave).max().unwrap_or(0)
+    }
+}
+
+/// The port names a set of settings needs, in allocation order.
+pub fn port_names(s: &EnvSettings) -> Vec<String> {
+    let mut names = vec!["postgres".to_string(), "s3".into(), "s3-console".into()];
+    for line in &s.lines {
+        let v = line.slug();
+        names.push(format!("metastore-{v}"));
+        names.push(format!("master-{v}"));
+        names.push(format!("master-ui-{v}"));
+        for w in 0..s.workers {
+            names.push(format!("worker-{v}-{w}"));
+            names.push(format!("worker-ui-{v}-{w}"));
+        }
+        for r in 0..s.replicas {
+            names.push(format!("connect-{v}-{r}"));
+            names.push(format!("connect-ui-{v}-{r}"));
+        }
+        names.push(format!("history-{v}"));
+    }
+    names
+}
+
+/// Inputs to [`build`] that come from the machine rather than the user.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// The cache.
+    pub cache: Cache,
+    /// The Java 17 home.
+    pub java_home: PathBuf,
+    /// PostgreSQL's bin directory.
+    pub pg_bin: PathBuf,
+    /// The user PostgreSQL runs as when the harness is root.
+    pub pg_run_as: Option<String>,
+}
+
+/// Builds the plan. `ports` comes from [`allocate_ports`] (or a literal map in tests).
+pub fn build(
+    settings: &EnvSettings,
+    home: &EnvHome,
+    machine: &Machine,
+    ports: PortMap,
+    secrets: &Secrets,
+) -> Plan {
+    let mut components = Vec::new();
+    let base_env = |extra: &[(&str, String)]| -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "JAVA_HOME".to_string(),
+            machine.java_home.display().to_string(),
+        );
+        for (k, v) in extra {
+            env.insert((*k).to_string(), v.clone());
+        }
+        env
+    };
+    let spec = |id: &str, program: PathBuf, args: Vec<String>, env: BTreeMap<String, String>| {
+        ProcessSpec {
+            program,
+            args,
+            env,
+            cwd: home.work_dir(id),
+            log: home.log_file(id),
+            run_as: None,
+        }
+    };
+
+    // Wave 0: PostgreSQL and MinIO.
+    let pg = ports.get("postgres");
+    let pg_data = home.data_dir("postgres");
+    let mut pg_spec = spec(
+        "postgres",
+        machine.pg_bin.join("postgres"),
+        vec![
+            "-D".into(),
+            pg_data.display().to_string(),
+            "-p".into(),
+            pg.to_string(),
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            "-c".into(),
+            "unix_socket_directories=".into(),
+            "-c".into(),
+            "max_connections=200".into(),
+            "-c".into(),
+            "shared_buffers=64MB".into(),
+        ],
+        BTreeMap::new(),
+    );
+    pg_spec.run_as = machine.pg_run_as.clone();
+    components.push(ComponentPlan {
+        id: "postgres".into(),
+        role: Role::Postgres,
+        line: None,
+        version: "15".into(),
+        endpoint: format!("postgresql://127.0.0.1:{pg}"),
+        ports: vec![pg],
+        spec: pg_spec,
+        readiness: Readiness::Postgres { port: pg },
+        wave: 0,
+        restart: true,
+    });
+    let s3 = ports.get("s3");
+    let s3_console = ports.get("s3-console");
+    components.push(ComponentPlan {
+        id: "s3".into(),
+        role: Role::S3,
+        line: None,
+        version: crate::versions::MINIO_VERSION.into(),
+        endpoint: format!("http://127.0.0.1:{s3}"),
+        ports: vec![s3, s3_console],
+        spec: spec(
+            "s3",
+            machine.cache.minio_bin(),
+            vec![
+                "server".into(),
+                "--quiet".into(),
+                "--address".into(),
+                format!("127.0.0.1:{s3}"),
+                "--console-address".into(),
+                format!("127.0.0.1:{s3_console}"),
+                home.data_dir("s3").display().to_string(),
+            ],
+            [
+                ("MINIO_ROOT_USER".to_string(), secrets.s3_access_key.clone()),
+                (
+                    "MINIO_ROOT_PASSWORD".to_string(),
+                    secrets.s3_secret_key.clone(),
+                ),
+                ("MINIO_BROWSER".to_string(), "off".to_string()),
+                ("MINIO_UPDATE".to_string(), "off".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        readiness: Readiness::Http {
+            url: format!("http://127.0.0.1:{s3}/minio/health/ready"),
+            contains: None,
+        },
+        wave: 0,
+        restart: true,
+    });
+
+    for &line in &settings.lines {
+        let v = line.slug();
+        let spark_home = machine.cache.spark_home(line);
+        let conf_dir = home.conf_dir(&format!("spark-{v}"));
+        let spark_env = |extra: &[(&str, String)]| {
+            let mut e = base_env(&[
+                ("SPARK_HOME", spark_home.display().to_string()),
+                ("SPARK_CONF_DIR", conf_dir.display().to_string()),
+                ("SPARK_LOCAL_IP", "127.0.0.1".to_string()),
+                ("SPARK_DAEMON_MEMORY", settings.daemon_memory.clone()),
+                ("SPARK_LOG_DIR", home.logs_dir().display().to_string()),
+            ]);
+            for (k, val) in extra {
+                e.insert((*k).to_string(), val.clone());
+            }
+            e
+        };
+        let spark_class = spark_home.join("bin").join("spark-class");
+
+        // Wave 1: the line's metastore.
+        let ms_port = ports.get(&format!("metastore-{v}"));
+        let ms_id = format!("metastore-{v}");
+        let params = HmsParams {
+            line,
+            thrift_port: ms_port,
+            pg_port: pg,
+            pg_db: Plan::metastore_db(line),
+            pg_user: secrets.pg_user.clone(),
+            pg_password: secrets.pg_password.clone(),
+            s3_endpoint: format!("http://127.0.0.1:{s3}"),
+            s3_access_key: secrets.s3_access_key.clone(),
+            s3_secret_key: secrets.s3_secret_key.clone(),
+            bucket: settings.bucket.clone(),
+            java_home: machine.java_home.clone(),
+            conf_dir: home.conf_dir(&ms_id),
+            jars_dir: machine.cache.maven_dir(&hms::maven_name(line)).join("jars"),
+            log: home.log_file(&ms_id),
+            work_dir: home.work_dir(&ms_id),
+        };
+        components.push(ComponentPlan {
+            id: ms_id,
+            role: Role::Metastore,
+            line: Some(line),
+            version: line.hms().into(),
+            endpoint: format!("thrift://127.0.0.1:{ms_port}"),
+            ports: vec![ms_port],
+            spec: hms::process_spec(&params),
+            readiness: Readiness::Thrift { port: ms_port },
+            wave: 1,
+            restart: true,
+        });
+
+        // Wave 2: the standalone master.
+        let master = ports.get(&format!("master-{v}"));
+        let master_ui = ports.get(&format!("master-ui-{v}"));
+        let master_id = format!("master-{v}");
+        components.push(ComponentPlan {
+            id: master_id.clone(),
+            role: Role::Master,
+            line: Some(line),
+            version: line.version().into(),
+            endpoint: format!("spark://127.0.0.1:{master}"),
+            ports: vec![master, master_ui],
+            spec: spec(
+                &master_id,
+                spark_class.clone(),
+                vec![
+                    "org.apache.spark.deploy.master.Master".into(),
+                    "--host".into(),
+                    "127.0.0.1".into(),
+                    "--port".into(),
+                    master.to_string(),
+                    "--webui-port".into(),
+                    master_ui.to_string(),
+                ],
+                spark_env(&[]),
+            ),
+            readiness: Readiness::Http {
+                url: format!("http://127.0.0.1:{master_ui}/json/"),
+                contains: Some("ALIVE".into()),
+            },
+            wave: 2,
+            restart: true,
+        });
+
+        // Wave 3: workers, sized so that every Connect replica gets one executor on each.
+        let exec_mem_mb = memory_mb(&settings.executor_memory);
+        for w in 0..settings.workers {
+            let port = ports.get(&format!("worker-{v}-{w}"));
+            let ui = ports.get(&format!("worker-ui-{v}-{w}"));
+            let id = format!("worker-{v}-{w}");
+            components.push(ComponentPlan {
+                id: id.clone(),
+                role: Role::Worker,
+                line: Some(line),
+                version: line.version().into(),
+                endpoint: format!("spark://127.0.0.1:{port}"),
+                ports: vec![port, ui],
+                spec: spec(
+                    &id,
+                    spark_class.clone(),
+                    vec![
+                        "org.apache.spark.deploy.worker.Worker".into(),
+                        "--host".into(),
+                        "127.0.0.1".into(),
+                        "--port".into(),
+                        port.to_string(),
+                        "--webui-port".into(),
+                        ui.to_string(),
+                        "--cores".into(),
+                        settings.replicas.to_string(),
+                        "--memory".into(),
+                        format!("{}m", exec_mem_mb * u64::from(settings.replicas) + 64),
+                        "--work-dir".into(),
+                        home.work_dir(&id).join("executors").display().to_string(),
+                        format!("spark://127.0.0.1:{master}"),
+                    ],
+                    spark_env(&[]),
+                ),
+                readiness: Readiness::Worker {
+                    master_ui_port: master_ui,
+                    worker_ui_port: ui,
+                },
+                wave: 3,
+                restart: true,
+            });
+        }
+
+        // Wave 4: Connect servers and the History Server.
+        for r in 0..settings.replicas {
+            let port = ports.get(&format!("connect-{v}-{r}"));
+            let ui = ports.get(&format!("connect-ui-{v}-{r}"));
+            let id = format!("connect-{v}-{r}");
+            components.push(ComponentPlan {
+                id: id.clone(),
+                role: Role::Connect,
+                line: Some(line),
+                version: line.version().into(),
+                endpoint: format!("sc://127.0.0.1:{port}"),
+                ports: vec![port, ui],
+                spec: spec(
+                    &id,
+                    spark_home.join("bin").join("spark-submit"),
+                    vec![
+                        "--class".into(),
+                        "org.apache.spark.sql.connect.service.SparkConnectServer".into(),
+                        "--name".into(),
+                        format!("chaos-{id}"),
+                        "--conf".into(),
+                        format!("spark.connect.grpc.binding.port={port}"),
+                        "--conf".into(),
+                        format!("spark.ui.port={ui}"),
+                    ],
+                    spark_env(&[]),
+                ),
+                readiness: Readiness::Connect {
+                    url: format!("sc://127.0.0.1:{port}"),
+                },
+                wave: 4,
+                restart: true,
+            });
+        }
+        let history = ports.get(&format!("history-{v}"));
+        let id = format!("history-{v}");
+        components.push(ComponentPlan {
+            id: id.clone(),
+            role: Role::History,
+            line: Some(line),
+            version: line.version().into(),
+            endpoint: format!("http://127.0.0.1:{history}"),
+            ports: vec![history],
+            spec: spec(
+                &id,
+                spark_class.clone(),
+                vec!["org.apache.spark.deploy.history.HistoryServer".into()],
+                spark_env(&[]),
+            ),
+            readiness: Readiness::Http {
+                url: format!("http://127.0.0.1:{history}/api/v1/applications"),
+                contains: None,
+            },
+            wave: 4,
+            restart: true,
+        });
+    }
+
+    Plan {
+        settings: settings.clone(),
+        home: home.root().to_path_buf(),
+        cache: machine.cache.root().to_path_buf(),
+        java_home: machine.java_home.clone(),
+        pg_bin: machine.pg_bin.clone(),
+        ports,
+        components,
+    }
+}
+
+/// The Spark configuration input of one line of a plan.
+pub fn spark_conf_input(
+    plan: &Plan,
+    line: SparkLine,
+    secrets: &Secrets,
+    overrides: Vec<(String, String)>,
+) -> SparkConfInput {
+    let v = line.slug();
+    SparkConfInput {
+        line,
+        master_port: plan.ports.get(&format!("master-{v}")),
+        metastore_port: plan.ports.get(&format!("metastore-{v}")),
+        s3_port: plan.ports.get("s3"),
+        bucket: plan.settings.bucket.clone(),
+        s3_access_key: secrets.s3_access_key.clone(),
+        s3_secret_key: secrets.s3_secret_key.clone(),
+        executor_memory: plan.settings.executor_memory.clone(),
+        executor_cores: 1,
+        executors: plan.settings.workers,
+        driver_memory: plan.settings.driver_memory.clone(),
+        dynamic_allocation: plan.settings.dynamic_allocation,
+        history_port: plan.ports.get(&format!("history-{v}")),
+        overrides,
+    }
+}
+
+/// Allocates every port the settings need on this machine's loopback.
+pub fn allocate_ports(settings: &EnvSettings) -> Result<PortMap, ports::PortError> {
+    let names = port_names(settings);
+    ports::allocate(
+        names.iter().map(String::as_str),
+        settings.base_port,
+        ports::is_free_on_loopback,
+    )
+}
+
+/// Parses a JVM memory size (`512m`, `1g`, `1536M`) into mebibytes; unknown forms count as 1024.
+pub fn memory_mb(s: &str) -> u64 {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().unwrap_or(1024);
+    match unit {
+        "g" | "gb" => n * 1024,
+        "m" | "mb" | "" => n,
+        "k" | "kb" => n / 1024,
+        _ => 1024,
+    }
+}
+
+/// The path of a plan file in a home.
+pub fn plan_file(home: &Path) -> PathBuf {
+    home.join("plan.json")
+}
+
+/// The path of the secrets file in a home.
+pub fn secrets_file(home: &Path) -> PathBuf {
+    home.join("secrets.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(settings: &EnvSettings) -> Plan {
+        let names = port_names(settings);
+        let ports = ports::allocate(names.iter().map(String::as_str), 20000, |_| true).unwrap();
+        let machine = Machine {
+            cache: Cache::at("/cache"),
+            java_home: "/jdk".into(),
+            pg_bin: "/pg/bin".into(),
+            pg_run_as: Some("postgres".into()),
+        };
+        let secrets = Secrets {
+            s3_access_key: "ak".into(),
+            s3_secret_key: "sk".into(),
+            pg_user: "chaos".into(),
+            pg_password: "pw".into(),
+        };
+        build(
+            settings,
+            &EnvHome::at("/home/env"),
+            &machine,
+            ports,
+            &secrets,
+        )
+    }
+
+    #[test]
+    fn default_plan_has_every_component_once_with_distinct_ports() {
+        let p = plan(&EnvSettings::default());
+        let ids: Vec<&str> = p.components.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "postgres",
+                "s3",
+                "metastore-35",
+                "master-35",
+                "worker-35-0",
+                "worker-35-1",
+                "connect-35-0",
+                "history-35",
+                "metastore-41",
+                "master-41",
+                "worker-41-0",
+                "worker-41-1",
+                "connect-41-0",
+                "history-41"
+            ]
+        );
+        let mut all: Vec<u16> = p.components.iter().flat_map(|c| c.ports.clone()).collect();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "ports must be distinct");
+        assert_eq!(
+            p.ports.0.len(),
+            n,
+            "every allocated port belongs to a component"
+        );
+    }
+
+    #[test]
+    fn waves_order_dependencies() {
+        let p = plan(&EnvSettings::default());
+        let wave = |id: &str| p.component(id).unwrap().wave;
+        assert!(wave("postgres") < wave("metastore-35"));
+        assert!(wave("s3") < wave("metastore-41"));
+        assert!(wave("metastore-35") < wave("master-35"));
+        assert!(wave("master-35") < wave("worker-35-0"));
+        assert!(wave("worker-35-1") < wave("connect-35-0"));
+    }
+
+    #[test]
+    fn replicas_scale_connect_servers_and_worker_capacity() {
+        let s = EnvSettings {
+            replicas: 3,
+            lines: vec![SparkLine::V4_1],
+            ..EnvSettings::default()
+        };
+        let p = plan(&s);
+        assert_eq!(p.connect_urls(SparkLine::V4_1).len(), 3);
+        assert!(p.connect_urls(SparkLine::V3_5).is_empty());
+        let worker = p.component("worker-41-0").unwrap();
+        let cores = worker
+            .spec
+            .args
+            .iter()
+            .position(|a| a == "--cores")
+            .unwrap();
+        assert_eq!(worker.spec.args[cores + 1], "3");
+        let mem = worker
+            .spec
+            .args
+            .iter()
+            .position(|a| a == "--memory")
+            .unwrap();
+        assert_eq!(worker.spec.args[mem + 1], "3136m");
+    }
+
+    #[test]
+    fn postgres_runs_as_its_own_user_on_loopback_only() {
+        let p = plan(&EnvSettings::default());
+        let pg = p.component("postgres").unwrap();
+        assert_eq!(pg.spec.run_as.as_deref(), Some("postgres"));
+        assert!(pg
+            .spec
+            .args
+            .contains(&"listen_addresses=127.0.0.1".to_string()));
+        let s3 = p.component("s3").unwrap();
+        assert!(s3.spec.args.iter().any(|a| a.starts_with("127.0.0.1:")));
+    }
+
+    #[test]
+    fn memory_sizes_parse() {
+        assert_eq!(memory_mb("1g"), 1024);
+        assert_eq!(memory_mb("1536m"), 1536);
+        assert_eq!(memory_mb("512M"), 512);
+        assert_eq!(memory_mb("weird"), 1024);
+    }
+}

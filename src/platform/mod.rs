@@ -1,0 +1,2 @@
+//! Platforms bring the components up and down and hand out endpoints.
+pub mod local;
