@@ -1,0 +1,544 @@
+//! The `chaos` command line: parses arguments, calls the library, renders for people, and maps
+//! errors to the documented exit codes ([`crate::exit`]). `anyhow` lives only here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit;
+use crate::paths::{Cache, EnvHome};
+use crate::platform::local::env::{self, EnvError, UpOptions};
+use crate::platform::local::plan::EnvSettings;
+use crate::platform::local::state::{EnvState, Phase};
+use crate::versions::SparkLine;
+
+static FLAG: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(AtomicBool::new(false)));
+
+/// Whether Ctrl-C (or SIGTERM) arrived: long waits poll this and unwind cleanly.
+pub fn interrupted() -> bool {
+    FLAG.load(Ordering::SeqCst)
+}
+
+/// Chaos, load and upgrade testing for Apache Spark 3.5.7 and 4.1.0 side by side.
+#[derive(Debug, Parser)]
+#[command(name = "chaos", version, about, long_about = None)]
+pub struct Cli {
+    /// The environment's home: state, configuration, data and logs [default: .chaos/env]
+    #[arg(long, global = true, env = "CHAOS_HOME")]
+    pub home: Option<PathBuf>,
+    /// The cache for downloads and builds [default: ~/.cache/spark-chaos]
+    #[arg(long, global = true, env = "CHAOS_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install every component into the cache (pinned, idempotent); `env up` does this too.
+    Setup(SetupArgs),
+    /// Bring the local environment up or down, or show it.
+    Env {
+        /// What to do.
+        #[command(subcommand)]
+        command: EnvCommand,
+    },
+    /// Run one SQL statement through Spark Connect and print the result.
+    Sql(SqlArgs),
+    /// Run the supervisor of an environment (started by `env up`; not for direct use).
+    #[command(hide = true)]
+    Supervise,
+}
+
+/// Options of `setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Spark versions to install (default: both).
+    #[arg(long = "spark", value_name = "VERSION")]
+    pub spark: Vec<SparkLine>,
+}
+
+/// `env` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Install what is missing, start every component, and wait until all are ready.
+    Up(UpArgs),
+    /// Stop every component; check that no process or port is left.
+    Down {
+        /// Keep data directories (PostgreSQL, MinIO) for the next `env up`.
+        #[arg(long)]
+        keep_data: bool,
+    },
+    /// Show every component: version, endpoint, pid, status, readiness, restarts.
+    Status {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart one component gracefully (SIGTERM; the supervisor starts it again).
+    Restart {
+        /// The component id, e.g. `connect-41-0` (see `env status`).
+        id: String,
+        /// How long to wait for it to be ready again.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+}
+
+/// Options of `env up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Spark versions to run (default: both).
+    #[arg(long = "spark", value_name = "VERSION")]
+    pub spark: Vec<SparkLine>,
+    /// Spark Connect servers per version.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u32,
+    /// Standalone workers per version (each runs one executor per Connect server).
+    #[arg(long, default_value_t = 2)]
+    pub workers: u32,
+    /// Executor heap.
+    #[arg(long, default_value = "1g")]
+    pub executor_memory: String,
+    /// Connect server (driver) heap.
+    #[arg(long, default_value = "1g")]
+    pub driver_memory: String,
+    /// Use dynamic allocation with shuffle tracking.
+    #[arg(long)]
+    pub dynamic_allocation: bool,
+    /// Allocate ports upwards from here.
+    #[arg(long, default_value_t = 17000)]
+    pub base_port: u16,
+    /// Extra Spark setting for every version, KEY=VALUE (repeatable).
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    pub conf: Vec<String>,
+    /// Leave a failed start-up running for inspection.
+    #[arg(long)]
+    pub keep_failed: bool,
+}
+
+/// Options of `sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The Spark version to run it on.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub line: SparkLine,
+    /// Which Connect replica.
+    #[arg(long, default_value_t = 0)]
+    pub replica: usize,
+    /// Give up (and interrupt the operation) after this long.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// The statement.
+    pub statement: String,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if !matches!(cli.command, Command::Supervise) {
+        if let Err(e) = ctrlc_handler() {
+            eprintln!("warning: cannot handle Ctrl-C: {e}");
+        }
+    }
+    let home = EnvHome::at(
+        cli.home
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".chaos/env")),
+    );
+    let cache = cli
+        .cache_dir
+        .clone()
+        .map(Cache::at)
+        .unwrap_or_else(Cache::from_env);
+    let result = match cli.command {
+        Command::Setup(a) => setup(&cache, &a),
+        Command::Env { command } => match command {
+            EnvCommand::Up(a) => env_up(&home, &cache, &a),
+            EnvCommand::Down { keep_data } => env_down(&home, keep_data),
+            EnvCommand::Status { json } => env_status(&home, json),
+            EnvCommand::Restart { id, timeout } => env_restart(&home, &id, timeout),
+        },
+        Command::Sql(a) => sql(&home, &a),
+        Command::Supervise => crate::platform::local::supervisor::run(home.root())
+            .map_err(|e| Failure::env(anyhow::anyhow!(e))),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// An error with the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn env(e: impl Into<anyhow::Error>) -> Failure {
+        let code = if interrupted() {
+            exit::INTERRUPTED
+        } else {
+            exit::ENVIRONMENT
+        };
+        Failure {
+            code,
+            error: e.into(),
+        }
+    }
+    fn input(e: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code: exit::INVALID_INPUT,
+            error: e.into(),
+        }
+    }
+}
+
+impl From<EnvError> for Failure {
+    fn from(e: EnvError) -> Self {
+        Failure::env(e)
+    }
+}
+
+fn ctrlc_handler() -> std::io::Result<()> {
+    // A flag, not a blocked signal mask: a mask would be inherited by every process we start
+    // (the supervisor would then ignore `env down`'s SIGTERM). The second Ctrl-C exits at once.
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            exit::INTERRUPTED as i32,
+            std::sync::Arc::clone(&FLAG),
+        )?;
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&FLAG))?;
+    }
+    Ok(())
+}
+
+fn lines_or_all(v: &[SparkLine]) -> Vec<SparkLine> {
+    if v.is_empty() {
+        SparkLine::ALL.to_vec()
+    } else {
+        let mut v = v.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn setup(cache: &Cache, a: &SetupArgs) -> Result<(), Failure> {
+    crate::install::setup(cache, &lines_or_all(&a.spark)).map_err(Failure::env)?;
+    Ok(())
+}
+
+fn parse_conf(items: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(Failure::input(anyhow::anyhow!(
+                "--conf `{kv}`: expected KEY=VALUE"
+            ))),
+        })
+        .collect()
+}
+
+fn env_up(home: &EnvHome, cache: &Cache, a: &UpArgs) -> Result<(), Failure> {
+    if a.replicas == 0 || a.workers == 0 {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--replicas and --workers must be at least 1"
+        )));
+    }
+    let opts = UpOptions {
+        settings: EnvSettings {
+            lines: lines_or_all(&a.spark),
+            replicas: a.replicas,
+            workers: a.workers,
+            executor_memory: a.executor_memory.clone(),
+            driver_memory: a.driver_memory.clone(),
+            dynamic_allocation: a.dynamic_allocation,
+            base_port: a.base_port,
+            ..EnvSettings::default()
+        },
+        spark_overrides: parse_conf(&a.conf)?,
+        keep_failed: a.keep_failed,
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {pos}/{len} ready  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let progress = |s: &EnvState| {
+        bar.set_length(s.components.len() as u64);
+        bar.set_position(s.components.iter().filter(|c| c.ready).count() as u64);
+        let waiting: Vec<&str> = s
+            .components
+            .iter()
+            .filter(|c| !c.ready && c.pid.is_some())
+            .map(|c| c.id.as_str())
+            .collect();
+        bar.set_message(if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("waiting for {}", waiting.join(", "))
+        });
+        bar.tick();
+    };
+    let report = env::up(home, cache, &opts, &progress);
+    bar.finish_and_clear();
+    let report = report?;
+    if report.already_running {
+        eprintln!(
+            "the environment at {} is already running",
+            home.root().display()
+        );
+    } else {
+        eprintln!(
+            "all components ready {:.1}s after start (setup took {:.1}s)",
+            report.ready_after.as_secs_f64(),
+            report.setup_took.as_secs_f64()
+        );
+    }
+    env_status(home, false)
+}
+
+fn env_down(home: &EnvHome, keep_data: bool) -> Result<(), Failure> {
+    let r = env::down(home, keep_data)?;
+    eprintln!(
+        "stopped {} components{}; no process or port of the environment is left{}",
+        r.stopped.len(),
+        if r.stragglers.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} stragglers", r.stragglers.len())
+        },
+        if r.kept_data { "; data kept" } else { "" }
+    );
+    Ok(())
+}
+
+fn env_status(home: &EnvHome, json: bool) -> Result<(), Failure> {
+    let state = EnvState::read(&home.state_file()).map_err(Failure::env)?;
+    let supervisor_alive = env::pid_alive(state.supervisor_pid);
+    if json {
+        let mut v = serde_json::to_value(&state).map_err(Failure::env)?;
+        v["home"] = serde_json::json!(home.root());
+        v["supervisor_alive"] = serde_json::json!(supervisor_alive);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(Failure::env)?
+        );
+    } else {
+        print!("{}", render_status(&state, supervisor_alive));
+    }
+    Ok(())
+}
+
+/// Renders `env status` as a table for people.
+pub fn render_status(state: &EnvState, supervisor_alive: bool) -> String {
+    use std::fmt::Write as _;
+    let phase = match (state.phase, supervisor_alive) {
+        (Phase::Stopped, _) => "stopped".to_string(),
+        (p, false) => format!(
+            "{p:?} (supervisor {} is gone: run `chaos env down`)",
+            state.supervisor_pid
+        )
+        .to_lowercase(),
+        (p, true) => format!("{p:?}").to_lowercase(),
+    };
+    let mut out = format!(
+        "environment: {phase}, supervisor pid {}\n",
+        state.supervisor_pid
+    );
+    if let Some(e) = &state.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    let header = [
+        "COMPONENT",
+        "VERSION",
+        "ENDPOINT",
+        "PID",
+        "STATUS",
+        "READY",
+        "RESTARTS",
+        "LAST EXIT",
+    ];
+    let rows: Vec<[String; 8]> = state
+        .components
+        .iter()
+        .map(|c| {
+            [
+                c.id.clone(),
+                c.version.chars().take(20).collect(),
+                c.endpoint.clone(),
+                c.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                format!("{:?}", c.status).to_lowercase(),
+                if c.ready { "yes".into() } else { "no".into() },
+                c.restarts.to_string(),
+                c.last_exit.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                let _ = write!(s, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(&header.map(String::from)));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    out
+}
+
+fn env_restart(home: &EnvHome, id: &str, timeout: Duration) -> Result<(), Failure> {
+    let took = env::restart(home, id, timeout)?;
+    eprintln!(
+        "{id} restarted and ready again after {:.1}s",
+        took.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn sql(home: &EnvHome, a: &SqlArgs) -> Result<(), Failure> {
+    let plan = env::read_plan(home)?;
+    let urls = plan.connect_urls(a.line);
+    let url = urls.get(a.replica).ok_or_else(|| {
+        Failure::input(anyhow::anyhow!(
+            "Spark {} has {} Connect replica(s) in this environment; --replica {} does not exist",
+            a.line,
+            urls.len(),
+            a.replica
+        ))
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::env)?;
+    rt.block_on(async {
+        let session =
+            crate::client::Session::connect(url, crate::client::SessionOptions::default())
+                .await
+                .map_err(Failure::env)?;
+        let result = session
+            .sql(&a.statement, a.timeout)
+            .await
+            .map_err(|e| Failure {
+                code: exit::CHECK_INVALID,
+                error: anyhow::Error::new(e)
+                    .context(format!("run the statement on Spark {} at {url}", a.line)),
+            })?;
+        if result.num_columns() == 0 {
+            println!("ok (no result set)");
+        } else {
+            println!("{}", result.to_pretty_table());
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::local::state::{ComponentState, Status};
+
+    #[test]
+    fn status_table_snapshot() {
+        let state = EnvState {
+            schema: 1,
+            supervisor_pid: 4242,
+            phase: Phase::Running,
+            error: None,
+            started_at_ms: 0,
+            ready_at_ms: Some(1),
+            components: vec![
+                ComponentState {
+                    id: "postgres".into(),
+                    role: "postgres".into(),
+                    line: None,
+                    version: "15".into(),
+                    endpoint: "postgresql://127.0.0.1:17000".into(),
+                    ports: vec![17000],
+                    pid: Some(100),
+                    log: "l".into(),
+                    status: Status::Running,
+                    ready: true,
+                    restarts: 0,
+                    restart_times_ms: vec![],
+                    last_exit: None,
+                    started_at_ms: None,
+                    ready_at_ms: None,
+                },
+                ComponentState {
+                    id: "connect-41-0".into(),
+                    role: "connect".into(),
+                    line: Some(SparkLine::V4_1),
+                    version: "4.1.0".into(),
+                    endpoint: "sc://127.0.0.1:17020".into(),
+                    ports: vec![17020],
+                    pid: Some(200),
+                    log: "l".into(),
+                    status: Status::Running,
+                    ready: false,
+                    restarts: 1,
+                    restart_times_ms: vec![5],
+                    last_exit: Some("signal 9 (SIGKILL)".into()),
+                    started_at_ms: None,
+                    ready_at_ms: None,
+                },
+            ],
+        };
+        let expected = "\
+environment: running, supervisor pid 4242
+COMPONENT     VERSION  ENDPOINT                      PID  STATUS   READY  RESTARTS  LAST EXIT
+postgres      15       postgresql://127.0.0.1:17000  100  running  yes    0         -
+connect-41-0  4.1.0    sc://127.0.0.1:17020          200  running  no     1         signal 9 (SIGKILL)
+";
+        assert_eq!(render_status(&state, true), expected);
+        assert!(render_status(&state, false).contains("supervisor 4242 is gone"));
+    }
+
+    #[test]
+    fn conf_pairs_parse_and_reject_garbage() {
+        assert_eq!(
+            parse_conf(&["a.b=c=d".into()]).ok().unwrap(),
+            vec![("a.b".to_string(), "c=d".to_string())]
+        );
+        assert!(parse_conf(&["novalue".into()]).is_err());
+    }
+}
