@@ -200,9 +200,12 @@ impl HmsParams {
         format!("s3a://{}/{}/warehouse", self.bucket, self.line.short())
     }
 
-    /// `s3a://<bucket>/<line>/external`, the default root of external tables.
+    /// The default root of external tables: the same as [`HmsParams::warehouse`]. Hive 4
+    /// gives databases (`default` included) their `LOCATION` under this root, and Spark puts a
+    /// new table under its database's location, so a separate root would scatter one
+    /// version's tables over two prefixes.
     pub fn external_warehouse(&self) -> String {
-        format!("s3a://{}/{}/external", self.bucket, self.line.short())
+        self.warehouse()
     }
 
     /// The JDBC URL of the metastore database.
@@ -596,6 +599,12 @@ pub fn metastore_site(p: &HmsParams) -> String {
         ("metastore.thrift.bind.host", "127.0.0.1".into()),
         ("metastore.warehouse.dir", p.warehouse()),
         ("metastore.warehouse.external.dir", p.external_warehouse()),
+        // Hive 4's default transformer turns managed tables of clients that declare no
+        // capabilities (Spark's built-in Hive 2.3 client) into EXTERNAL tables moved under
+        // the external warehouse. Spark-on-HMS deployments switch it off so a Spark-managed
+        // table stays managed at the location Spark chose, as with 3.1.3. A blank value
+        // (not empty: Hadoop treats empty as unset) disables it; 3.1.3 ignores the key.
+        ("metastore.metadata.transformer.class", " ".into()),
         ("metastore.schema.verification", "true".into()),
         ("datanucleus.schema.autoCreateAll", "false".into()),
         // The defaults name hive-exec classes, absent from a standalone metastore.
@@ -982,7 +991,7 @@ mod tests {
         );
         assert_eq!(
             v("metastore.warehouse.external.dir").as_deref(),
-            Some("s3a://lake/3.5/external")
+            Some("s3a://lake/3.5/warehouse")
         );
         assert_eq!(
             v("datanucleus.schema.autoCreateAll").as_deref(),
