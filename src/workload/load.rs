@@ -1,0 +1,763 @@
+//! The load driver: runs queries (and an optional write workload) against one or more Spark
+//! versions through Spark Connect, for a duration, and writes the history.
+//!
+//! - **Open model**: operations arrive at a fixed rate per version (uniform or Poisson gaps,
+//!   seeded). Each has an *intended* start; if every session is busy it waits, and its latency
+//!   still counts from the intended start, so a stall is charged in full (coordinated omission
+//!   corrected). Service time (from the actual start) is recorded too.
+//! - **Closed model**: N sessions per version, each running one operation after another with
+//!   an optional think time; intended start = actual start.
+//! - **Writes**: every `every`, a batch of unique ids is inserted into a table per version;
+//!   each acknowledged batch is in the history, and after the run every id is read back.
+//!
+//! Memory stays flat: records stream to the history file; the summary keeps fixed-size
+//! histograms; only acknowledged write ranges are kept for the read-back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::{Rng, SeedableRng};
+use tokio::sync::{mpsc, Semaphore};
+
+use super::history::{OpKind, OpRecord, Summary};
+use crate::client::{ChecksumOptions, ClientError, Outcome, QueryResult, Session, SessionOptions};
+use crate::versions::SparkLine;
+
+/// A query of the workload.
+#[derive(Debug, Clone)]
+pub struct LoadQuery {
+    /// Its name, e.g. `q3`.
+    pub name: String,
+    /// The Spark SQL text.
+    pub sql: String,
+}
+
+/// Where one version is reached.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The version.
+    pub version: SparkLine,
+    /// Its Connect endpoints (replicas), used round-robin by new sessions.
+    pub endpoints: Vec<String>,
+}
+
+/// The arrival model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// A fixed arrival rate per version.
+    Open {
+        /// Operations per second, per version.
+        rate: f64,
+        /// Exponential (Poisson process) gaps instead of uniform ones.
+        poisson: bool,
+    },
+    /// N sessions per version, back to back.
+    Closed {
+        /// Pause between one session's operations.
+        think: Duration,
+    },
+}
+
+/// The write workload.
+#[derive(Debug, Clone)]
+pub struct WriteConfig {
+    /// The table (created if missing) in each version's own metastore.
+    pub table: String,
+    /// How often a batch is inserted, per version.
+    pub every: Duration,
+    /// Ids per batch.
+    pub batch: u64,
+}
+
+/// Everything a load run needs.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The versions to load.
+    pub targets: Vec<Target>,
+    /// The queries, used in turn.
+    pub queries: Vec<LoadQuery>,
+    /// The arrival model.
+    pub model: Model,
+    /// Measured duration (after the warm-up).
+    pub duration: Duration,
+    /// Warm-up (its operations are recorded, marked, and left out of the summary).
+    pub warmup: Duration,
+    /// Per-operation deadline; past it the operation is interrupted and ends `info`.
+    pub op_timeout: Duration,
+    /// Sessions per version: the concurrency limit (open) or the session count (closed).
+    pub sessions: usize,
+    /// The write workload, if any.
+    pub writes: Option<WriteConfig>,
+    /// Seed for arrival gaps and query order.
+    pub seed: u64,
+    /// Where the history (JSON Lines) goes.
+    pub history: PathBuf,
+    /// Stop each version after this many query operations (e.g. every query once), even if
+    /// the duration has not passed.
+    pub max_queries: Option<u64>,
+}
+
+/// The oracle's judgement of a successful query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// `correct`, `wrong` or `undetermined`.
+    pub verdict: String,
+    /// The diff or reason, when not correct.
+    pub detail: Option<String>,
+}
+
+/// Judges a query's result: (version, query name, result) → judgement, or `None` if there is
+/// no expected answer for it.
+pub type Judge = Arc<dyn Fn(SparkLine, &str, &QueryResult) -> Option<Judgement> + Send + Sync>;
+
+/// The read-back of the write workload, per version.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WriteCheck {
+    /// Ids whose insert was acknowledged.
+    pub acknowledged: u64,
+    /// Ids whose insert outcome is unknown (`info`): present or not, both are allowed.
+    pub uncertain: u64,
+    /// Ids read back.
+    pub read: u64,
+    /// Acknowledged ids missing on read-back (the first 20).
+    pub lost: Vec<u64>,
+    /// How many acknowledged ids are missing.
+    pub lost_count: u64,
+    /// Ids read back more than once (the first 20).
+    pub duplicated: Vec<u64>,
+    /// Ids read back that were never attempted or definitely failed (the first 20).
+    pub unexpected: Vec<u64>,
+    /// Why the read-back itself failed, if it did.
+    pub error: Option<String>,
+}
+
+/// What a load run produced.
+#[derive(Debug)]
+pub struct LoadReport {
+    /// Per version/query statistics.
+    pub summary: Summary,
+    /// Records written to the history.
+    pub records: u64,
+    /// The history file.
+    pub history: PathBuf,
+    /// Per version write read-back, when writes ran.
+    pub writes: BTreeMap<SparkLine, WriteCheck>,
+    /// Whether the run was stopped early.
+    pub interrupted: bool,
+}
+
+/// Errors that stop a load run (operation failures are records, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The history file could not be written.
+    #[error("write history {path}")]
+    History {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration cannot run.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Unix microseconds now.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The arrival gaps of the open model, seeded: uniform `1/rate`, or exponential with mean
+/// `1/rate`. Pure, for tests.
+pub fn arrival_offsets(rate: f64, poisson: bool, seed: u64, until: Duration) -> Vec<Duration> {
+    let mut out = Vec::new();
+    if rate <= 0.0 {
+        return out;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut t = 0.0f64;
+    let end = until.as_secs_f64();
+    loop {
+        let gap = if poisson {
+            let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+            -u.ln() / rate
+        } else {
+            1.0 / rate
+        };
+        if out.is_empty() && !poisson {
+            // The first uniform arrival is at zero.
+        } else {
+            t += gap;
+        }
+        if t >= end {
+            return out;
+        }
+        out.push(Duration::from_secs_f64(t));
+    }
+}
+
+/// Parses a rate: `2/s`, `30/m`, `0.5/s`, `100/h`, or a bare number (per second).
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.split_once('/') {
+        Some((n, u)) => (n.trim(), u.trim()),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate (accepted: N/s, N/m, N/h, e.g. 1/s)"))?;
+    let per = match unit {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (accepted: s, m, h)")),
+    };
+    if !(n.is_finite() && n > 0.0) {
+        return Err(format!("`{s}`: the rate must be positive"));
+    }
+    Ok(n / per)
+}
+
+struct Shared {
+    cfg: LoadConfig,
+    judge: Judge,
+    tx: mpsc::UnboundedSender<OpRecord>,
+    op: AtomicU64,
+    stop: Arc<AtomicBool>,
+    /// Set when every query schedule has run out (`max_queries`): writes stop then too.
+    queries_done: AtomicBool,
+    t0_us: u64,
+}
+
+struct Pool {
+    target: Target,
+    idle: Mutex<Vec<Session>>,
+    next_endpoint: AtomicUsize,
+    next_query: AtomicUsize,
+    permits: Semaphore,
+}
+
+impl Pool {
+    async fn session(&self) -> Result<Session, ClientError> {
+        if let Some(s) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(s);
+        }
+        let i = self.next_endpoint.fetch_add(1, Ordering::Relaxed) % self.target.endpoints.len();
+        Session::connect(&self.target.endpoints[i], SessionOptions::default()).await
+    }
+
+    fn give_back(&self, s: Session) {
+        self.idle.lock().expect("pool lock").push(s);
+    }
+}
+
+fn record_error(r: &mut OpRecord, outcome: &Outcome) {
+    r.outcome = outcome.kind().to_string();
+    match outcome {
+        Outcome::Ok => {}
+        Outcome::Fail {
+            error_class,
+            sql_state,
+            message,
+        } => {
+            r.error_class = error_class.clone();
+            r.sql_state = sql_state.clone();
+            r.message = Some(message.chars().take(500).collect());
+        }
+        Outcome::Info { reason } => r.message = Some(reason.chars().take(500).collect()),
+    }
+}
+
+impl Shared {
+    fn base(&self, kind: OpKind, version: SparkLine, name: &str, intended_us: u64) -> OpRecord {
+        OpRecord {
+            op: self.op.fetch_add(1, Ordering::Relaxed),
+            kind,
+            version,
+            endpoint: String::new(),
+            name: name.to_string(),
+            warmup: intended_us < self.t0_us + self.cfg.warmup.as_micros() as u64,
+            intended_us,
+            start_us: 0,
+            end_us: 0,
+            outcome: String::new(),
+            error_class: None,
+            sql_state: None,
+            message: None,
+            rows: None,
+            checksum: None,
+            verdict: None,
+            verdict_detail: None,
+            ids: None,
+        }
+    }
+
+    /// Runs one statement on a pooled session and fills the record's outcome. Sessions whose
+    /// outcome is unknown are dropped (their connection may be broken).
+    async fn execute(&self, pool: &Pool, r: &mut OpRecord, sql: &str) -> Option<QueryResult> {
+        let _permit = pool.permits.acquire().await.ok()?;
+        r.start_us = now_us();
+        let session = match pool.session().await {
+            Ok(s) => s,
+            Err(e) => {
+                r.end_us = now_us();
+                record_error(r, &e.outcome());
+                return None;
+            }
+        };
+        r.endpoint = session.endpoint().to_string();
+        let res = session.sql(sql, self.cfg.op_timeout).await;
+        r.end_us = now_us();
+        let outcome = Outcome::of(&res);
+        record_error(r, &outcome);
+        if !matches!(outcome, Outcome::Info { .. }) {
+            pool.give_back(session);
+        }
+        res.ok()
+    }
+
+    /// Claims the next query of a version, or `None` once `max_queries` are issued.
+    fn next_query(&self, pool: &Pool) -> Option<usize> {
+        let n = pool.next_query.fetch_add(1, Ordering::SeqCst);
+        match self.cfg.max_queries {
+            Some(max) if n as u64 >= max => None,
+            _ => Some(n),
+        }
+    }
+
+    async fn query(self: Arc<Self>, pool: Arc<Pool>, n: usize, intended_us: u64) {
+        let q = &self.cfg.queries[n % self.cfg.queries.len()];
+        let mut r = self.base(OpKind::Query, pool.target.version, &q.name, intended_us);
+        if let Some(result) = self.execute(&pool, &mut r, &q.sql).await {
+            r.rows = Some(result.num_rows() as u64);
+            let sum = crate::client::checksum::checksum_batches(
+                &result.batches,
+                ChecksumOptions::default(),
+            );
+            r.checksum = Some(sum.unordered);
+            if let Some(j) = (self.judge)(pool.target.version, &q.name, &result) {
+                r.verdict = Some(j.verdict);
+                r.verdict_detail = j.detail;
+            }
+        }
+        let _ = self.tx.send(r);
+    }
+
+    async fn write(self: Arc<Self>, pool: Arc<Pool>, w: WriteConfig, first: u64, intended_us: u64) {
+        let last = first + w.batch - 1;
+        let mut r = self.base(OpKind::Write, pool.target.version, "write", intended_us);
+        r.ids = Some([first, last]);
+        let sql = format!(
+            "INSERT INTO {} SELECT id, CAST({} AS BIGINT) AS batch FROM range({first}, {})",
+            w.table,
+            r.op,
+            last + 1
+        );
+        self.execute(&pool, &mut r, &sql).await;
+        let _ = self.tx.send(r);
+    }
+
+    fn end_us(&self) -> u64 {
+        self.t0_us + (self.cfg.warmup + self.cfg.duration).as_micros() as u64
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+            || self.queries_done.load(Ordering::SeqCst)
+            || now_us() >= self.end_us()
+    }
+}
+
+async fn sleep_until_us(t: u64) {
+    let now = now_us();
+    if t > now {
+        tokio::time::sleep(Duration::from_micros(t - now)).await;
+    }
+}
+
+/// Runs the load until its duration passes or `stop` is set. Operation failures become
+/// records; only an unwritable history stops the run.
+pub async fn run(
+    cfg: LoadConfig,
+    judge: Judge,
+    stop: Arc<AtomicBool>,
+) -> Result<LoadReport, LoadError> {
+    if cfg.queries.is_empty() && cfg.writes.is_none() {
+        return Err(LoadError::Config(
+            "no queries and no writes: nothing to run".into(),
+        ));
+    }
+    if cfg.targets.iter().any(|t| t.endpoints.is_empty()) {
+        return Err(LoadError::Config(
+            "a Spark version has no Connect endpoint".into(),
+        ));
+    }
+    let hist_err = |source| LoadError::History {
+        path: cfg.history.display().to_string(),
+        source,
+    };
+    if let Some(dir) = cfg.history.parent() {
+        std::fs::create_dir_all(dir).map_err(hist_err)?;
+    }
+    let file = std::fs::File::create(&cfg.history).map_err(hist_err)?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<OpRecord>();
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        judge,
+        tx,
+        op: AtomicU64::new(0),
+        stop,
+        queries_done: AtomicBool::new(false),
+        t0_us: now_us(),
+    });
+    let pools: Vec<Arc<Pool>> = cfg
+        .targets
+        .iter()
+        .map(|t| {
+            Arc::new(Pool {
+                target: t.clone(),
+                idle: Mutex::new(Vec::new()),
+                next_endpoint: AtomicUsize::new(0),
+                next_query: AtomicUsize::new(0),
+                permits: Semaphore::new(cfg.sessions.max(1)),
+            })
+        })
+        .collect();
+
+    // The recorder: streams records to the file, folds the summary, keeps write ranges.
+    let recorder =
+        tokio::task::spawn_blocking(move || -> std::io::Result<(Summary, u64, Vec<OpRecord>)> {
+            let mut out = std::io::BufWriter::new(file);
+            let mut summary = Summary::default();
+            let mut n = 0u64;
+            let mut writes = Vec::new();
+            while let Some(r) = rx.blocking_recv() {
+                serde_json::to_writer(&mut out, &r)?;
+                out.write_all(b"\n")?;
+                if n % 32 == 0 {
+                    out.flush()?;
+                }
+                summary.add(&r);
+                n += 1;
+                if r.kind == OpKind::Write {
+                    let mut slim = r.clone();
+                    slim.message = None;
+                    writes.push(slim);
+                }
+            }
+            out.flush()?;
+            Ok((summary, n, writes))
+        });
+
+    // Writes: create each version's table first.
+    let mut write_tasks = tokio::task::JoinSet::new();
+    if let Some(w) = &cfg.writes {
+        for pool in &pools {
+            let mut r = shared.base(OpKind::Write, pool.target.version, "create-table", now_us());
+            let ddl = format!(
+                "CREATE TABLE IF NOT EXISTS {} (id BIGINT, batch BIGINT) USING parquet",
+                w.table
+            );
+            shared.execute(pool, &mut r, &ddl).await;
+            if r.outcome != "ok" {
+                return Err(LoadError::Config(format!(
+                    "create the write table {} on Spark {}: {}",
+                    w.table,
+                    pool.target.version,
+                    r.message.unwrap_or_default()
+                )));
+            }
+        }
+        let next_id = Arc::new(AtomicU64::new(1));
+        for pool in &pools {
+            let (shared, pool, w, next_id) =
+                (shared.clone(), pool.clone(), w.clone(), next_id.clone());
+            write_tasks.spawn(async move {
+                let mut inflight = tokio::task::JoinSet::new();
+                let mut k = 0u64;
+                loop {
+                    let intended = shared.t0_us + (w.every.as_micros() as u64) * k;
+                    k += 1;
+                    sleep_until_us(intended).await;
+                    if shared.stopping() {
+                        break;
+                    }
+                    let first = next_id.fetch_add(w.batch, Ordering::SeqCst);
+                    inflight.spawn(
+                        shared
+                            .clone()
+                            .write(pool.clone(), w.clone(), first, intended),
+                    );
+                }
+                while inflight.join_next().await.is_some() {}
+            });
+        }
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if !cfg.queries.is_empty() {
+        for (i, pool) in pools.iter().enumerate() {
+            let (shared, pool) = (shared.clone(), pool.clone());
+            match cfg.model.clone() {
+                Model::Open { rate, poisson } => {
+                    let offsets = arrival_offsets(
+                        rate,
+                        poisson,
+                        cfg.seed.wrapping_add(i as u64),
+                        cfg.warmup + cfg.duration,
+                    );
+                    tasks.spawn(async move {
+                        let mut inflight = tokio::task::JoinSet::new();
+                        for off in offsets {
+                            let intended = shared.t0_us + off.as_micros() as u64;
+                            sleep_until_us(intended).await;
+                            if shared.stopping() {
+                                break;
+                            }
+                            let Some(n) = shared.next_query(&pool) else {
+                                break;
+                            };
+                            inflight.spawn(shared.clone().query(pool.clone(), n, intended));
+                            // Reap finished operations so the set stays small.
+                            while inflight.try_join_next().is_some() {}
+                        }
+                        while inflight.join_next().await.is_some() {}
+                    });
+                }
+                Model::Closed { think } => {
+                    for _ in 0..cfg.sessions.max(1) {
+                        let (shared, pool) = (shared.clone(), pool.clone());
+                        tasks.spawn(async move {
+                            while !shared.stopping() {
+                                let Some(n) = shared.next_query(&pool) else {
+                                    break;
+                                };
+                                shared.clone().query(pool.clone(), n, now_us()).await;
+                                if !think.is_zero() {
+                                    tokio::time::sleep(think).await;
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    if cfg.max_queries.is_some() && !cfg.queries.is_empty() {
+        shared.queries_done.store(true, Ordering::SeqCst);
+    }
+    while write_tasks.join_next().await.is_some() {}
+
+    // Read back every written id.
+    let mut read_backs: BTreeMap<SparkLine, Vec<u64>> = BTreeMap::new();
+    let mut read_errors: BTreeMap<SparkLine, String> = BTreeMap::new();
+    if let Some(w) = &cfg.writes {
+        for pool in &pools {
+            let mut r = shared.base(OpKind::ReadBack, pool.target.version, "read-back", now_us());
+            r.warmup = false;
+            let result = shared
+                .execute(pool, &mut r, &format!("SELECT id FROM {}", w.table))
+                .await;
+            match result.as_ref().map(ids_of) {
+                Some(Ok(ids)) => {
+                    r.rows = Some(ids.len() as u64);
+                    read_backs.insert(pool.target.version, ids);
+                }
+                Some(Err(e)) => {
+                    read_errors.insert(pool.target.version, e);
+                }
+                None => {
+                    read_errors.insert(
+                        pool.target.version,
+                        r.message.clone().unwrap_or_else(|| r.outcome.clone()),
+                    );
+                }
+            }
+            let _ = shared.tx.send(r);
+        }
+    }
+    let interrupted = shared.stop.load(Ordering::SeqCst);
+    drop(pools);
+    drop(shared);
+    let (summary, records, write_records) = recorder
+        .await
+        .map_err(|e| LoadError::Config(format!("history recorder panicked: {e}")))?
+        .map_err(hist_err)?;
+    let mut writes = BTreeMap::new();
+    if cfg.writes.is_some() {
+        for t in &cfg.targets {
+            let v = t.version;
+            let mine: Vec<&OpRecord> = write_records
+                .iter()
+                .filter(|r| r.version == v && r.ids.is_some())
+                .collect();
+            let mut check =
+                check_writes(&mine, read_backs.get(&v).map(Vec::as_slice).unwrap_or(&[]));
+            check.error = read_errors.get(&v).cloned();
+            writes.insert(v, check);
+        }
+    }
+    Ok(LoadReport {
+        summary,
+        records,
+        history: cfg.history.clone(),
+        writes,
+        interrupted,
+    })
+}
+
+/// The `id` column of a read-back as integers.
+fn ids_of(result: &QueryResult) -> Result<Vec<u64>, String> {
+    let rows = result
+        .rows_as_strings()
+        .map_err(|e| format!("decode read-back: {e}"))?;
+    rows.iter()
+        .map(|r| {
+            r.first()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| format!("read-back row {r:?} has no integer id"))
+        })
+        .collect()
+}
+
+/// Compares the write history with what was read back. Pure.
+pub fn check_writes(history: &[&OpRecord], read: &[u64]) -> WriteCheck {
+    let mut acked = BTreeSet::new();
+    let mut uncertain = BTreeSet::new();
+    for r in history {
+        let Some([a, b]) = r.ids else { continue };
+        let target = match r.outcome.as_str() {
+            "ok" => &mut acked,
+            "info" => &mut uncertain,
+            _ => continue,
+        };
+        target.extend(a..=b);
+    }
+    let mut seen = BTreeMap::<u64, u32>::new();
+    for id in read {
+        *seen.entry(*id).or_default() += 1;
+    }
+    let lost: Vec<u64> = acked
+        .iter()
+        .filter(|id| !seen.contains_key(id))
+        .copied()
+        .collect();
+    let duplicated: Vec<u64> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| *id)
+        .take(20)
+        .collect();
+    let unexpected: Vec<u64> = seen
+        .keys()
+        .filter(|id| !acked.contains(id) && !uncertain.contains(id))
+        .copied()
+        .take(20)
+        .collect();
+    WriteCheck {
+        acknowledged: acked.len() as u64,
+        uncertain: uncertain.len() as u64,
+        read: read.len() as u64,
+        lost_count: lost.len() as u64,
+        lost: lost.into_iter().take(20).collect(),
+        duplicated,
+        unexpected,
+        error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_with_units_and_reject_nonsense() {
+        assert_eq!(parse_rate("1/s").unwrap(), 1.0);
+        assert_eq!(parse_rate("30/m").unwrap(), 0.5);
+        assert_eq!(parse_rate("2").unwrap(), 2.0);
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").unwrap_err().contains("accepted"));
+        assert!(parse_rate("1/week").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn uniform_arrivals_are_evenly_spaced_from_zero() {
+        let a = arrival_offsets(2.0, false, 1, Duration::from_secs(3));
+        assert_eq!(a.len(), 6);
+        assert_eq!(a[0], Duration::ZERO);
+        assert_eq!(a[5], Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn poisson_arrivals_are_seeded_and_have_the_right_mean() {
+        let a = arrival_offsets(10.0, true, 42, Duration::from_secs(1000));
+        let b = arrival_offsets(10.0, true, 42, Duration::from_secs(1000));
+        assert_eq!(a, b, "same seed, same schedule");
+        let n = a.len() as f64;
+        assert!(
+            (n - 10_000.0).abs() < 400.0,
+            "about rate × duration arrivals, got {n}"
+        );
+        assert!(a.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    fn w(op: u64, ids: [u64; 2], outcome: &str) -> OpRecord {
+        OpRecord {
+            op,
+            kind: OpKind::Write,
+            version: SparkLine::V3_5,
+            endpoint: String::new(),
+            name: "write".into(),
+            warmup: false,
+            intended_us: 0,
+            start_us: 0,
+            end_us: 0,
+            outcome: outcome.into(),
+            error_class: None,
+            sql_state: None,
+            message: None,
+            rows: None,
+            checksum: None,
+            verdict: None,
+            verdict_detail: None,
+            ids: Some(ids),
+        }
+    }
+
+    #[test]
+    fn write_check_finds_lost_duplicated_and_unexpected_ids() {
+        let h = [
+            w(1, [1, 3], "ok"),
+            w(2, [4, 6], "info"),
+            w(3, [7, 9], "fail"),
+            w(4, [10, 12], "ok"),
+        ];
+        let refs: Vec<&OpRecord> = h.iter().collect();
+        // 11 lost; 2 duplicated; 5 (uncertain) present is fine; 8 (failed) present is unexpected.
+        let c = check_writes(&refs, &[1, 2, 2, 3, 5, 8, 10, 12]);
+        assert_eq!(c.acknowledged, 6);
+        assert_eq!(c.uncertain, 3);
+        assert_eq!(c.lost, vec![11]);
+        assert_eq!(c.lost_count, 1);
+        assert_eq!(c.duplicated, vec![2]);
+        assert_eq!(c.unexpected, vec![8]);
+        let clean = check_writes(&refs, &[1, 2, 3, 10, 11, 12]);
+        assert_eq!(
+            (
+                clean.lost_count,
+                clean.duplicated.len(),
+                clean.unexpected.len()
+            ),
+            (0, 0, 0)
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Small pure SQL text helpers for workloads.
+
+/// The 24 TPC-DS tables.
+pub const TPCDS_TABLES: [&str; 24] = [
+    "call_center",
+    "catalog_page",
+    "catalog_returns",
+    "catalog_sales",
+    "customer",
+    "customer_address",
+    "customer_demographics",
+    "date_dim",
+    "household_demographics",
+    "income_band",
+    "inventory",
+    "item",
+    "promotion",
+    "reason",
+    "ship_mode",
+    "store",
+    "store_returns",
+    "store_sales",
+    "time_dim",
+    "warehouse",
+    "web_page",
+    "web_returns",
+    "web_sales",
+    "web_site",
+];
+
+/// Qualifies every bare table reference (after `FROM`, `JOIN` or a from-list comma) to one of
+/// `tables` with `db.`, outside string literals, quoted identifiers and comments, and not
+/// where it is already qualified (`x.store`) or is a qualifier itself (`store.s_store_sk`).
+///
+/// Queries carry their database in the text rather than relying on a session's current
+/// database: a Spark 3.5 Connect server that restarts gives the same session id a fresh
+/// session (back in `default`) without telling the client.
+pub fn qualify_tables(sql: &str, db: &str, tables: &[&str]) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut i = 0;
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        let c = b[i];
+        // Skip literals, quoted identifiers and comments verbatim.
+        let skip_to = match c {
+            b'\'' | b'`' | b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != c {
+                    j += 1;
+                }
+                Some((j + 1).min(b.len()))
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                Some(sql[i..].find('\n').map(|n| i + n).unwrap_or(b.len()))
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => Some(
+                sql[i + 2..]
+                    .find("*/")
+                    .map(|n| i + 2 + n + 2)
+                    .unwrap_or(b.len()),
+            ),
+            _ => None,
+        };
+        if let Some(j) = skip_to {
+            out.push_str(&sql[i..j]);
+            i = j;
+            continue;
+        }
+        if is_ident(c) {
+            let mut j = i;
+            while j < b.len() && is_ident(b[j]) {
+                j += 1;
+            }
+            let word = &sql[i..j];
+            let before = sql[..i].trim_end();
+            let next = sql[j..].trim_start().as_bytes().first().copied();
+            // A table reference follows FROM, JOIN or a from-list comma; an alias that
+            // happens to spell a table name (`FROM item ITEM`) follows the table itself.
+            let prev_word: String = before
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let prev_word: String = prev_word.chars().rev().collect();
+            let in_from = before.ends_with(',')
+                || prev_word.eq_ignore_ascii_case("from")
+                || prev_word.eq_ignore_ascii_case("join");
+            let qualified = before.ends_with('.') || next == Some(b'.');
+            if in_from && !qualified && tables.iter().any(|t| t.eq_ignore_ascii_case(word)) {
+                out.push_str(db);
+                out.push('.');
+            }
+            out.push_str(word);
+            i = j;
+            continue;
+        }
+        // Multi-byte characters are copied whole.
+        let ch = sql[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualifies_bare_table_names_only() {
+        let sql = "select s_store_name, store.s_state from store, store_sales ss \
+                   where ss.ss_store_sk = s_store_sk and 'store' <> `store` -- store\n\
+                   and d.d_year in (select d_year from date_dim d) /* item */";
+        let q = qualify_tables(sql, "tpcds_sf0_1", &TPCDS_TABLES);
+        assert_eq!(
+            q,
+            "select s_store_name, store.s_state from tpcds_sf0_1.store, tpcds_sf0_1.store_sales ss \
+             where ss.ss_store_sk = s_store_sk and 'store' <> `store` -- store\n\
+             and d.d_year in (select d_year from tpcds_sf0_1.date_dim d) /* item */"
+        );
+    }
+
+    #[test]
+    fn leaves_ctes_columns_and_qualified_names_alone() {
+        let sql = "WITH ssr AS (SELECT * FROM x.store_returns) SELECT ITEM.i_item_id, i_item_sk FROM Item ITEM, ssr";
+        let q = qualify_tables(sql, "db", &TPCDS_TABLES);
+        assert_eq!(q, "WITH ssr AS (SELECT * FROM x.store_returns) SELECT ITEM.i_item_id, i_item_sk FROM db.Item ITEM, ssr");
+    }
+}
