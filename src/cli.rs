@@ -51,6 +51,12 @@ pub enum Command {
     },
     /// Run one SQL statement through Spark Connect and print the result.
     Sql(SqlArgs),
+    /// Generate TPC-DS data (DuckDB's dsdgen), upload it to S3, register it in every running
+    /// version's metastore, and compute DuckDB's expected answers.
+    Datagen(DatagenArgs),
+    /// Run a TPC-DS workload (and optional writes) against the running environment and print
+    /// a summary per version and query.
+    Load(LoadArgs),
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
     Supervise,
@@ -123,6 +129,71 @@ pub struct UpArgs {
     pub keep_failed: bool,
 }
 
+/// Options of `datagen`.
+#[derive(Debug, Args)]
+pub struct DatagenArgs {
+    /// TPC-DS scale factor (1 = about 1 GB of raw data).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+}
+
+/// Options of `load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Queries: `all`, `quick`, a name (`q3`) or a comma list (`q3,q7`).
+    #[arg(long, default_value = "quick")]
+    pub queries: String,
+    /// The data set's scale factor (run `chaos datagen --scale` first).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Spark versions to load (default: every version of the environment).
+    #[arg(long = "spark", value_name = "VERSION")]
+    pub spark: Vec<SparkLine>,
+    /// `open` (fixed arrival rate) or `closed` (N sessions back to back).
+    #[arg(long, default_value = "closed", value_parser = ["open", "closed"])]
+    pub model: String,
+    /// Arrival rate per version for the open model: N/s, N/m or N/h.
+    #[arg(long, default_value = "1/s")]
+    pub rate: String,
+    /// Exponential (Poisson) arrival gaps instead of uniform ones.
+    #[arg(long)]
+    pub poisson: bool,
+    /// Sessions per version (closed: how many; open: the concurrency limit).
+    #[arg(long, default_value_t = 1)]
+    pub sessions: usize,
+    /// Think time between a closed-model session's operations.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub think: Duration,
+    /// Measured duration.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Run through every selected query once per session at least: stop after this many
+    /// query operations per version instead of at the duration (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub iterations: u64,
+    /// Warm-up before measuring (operations recorded but left out of the summary).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Per-operation deadline (then Interrupt, outcome `info`).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Also run the write workload (unique ids, read back at the end).
+    #[arg(long)]
+    pub writes: bool,
+    /// How often each version gets a write batch.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub write_every: Duration,
+    /// Ids per write batch.
+    #[arg(long, default_value_t = 10)]
+    pub write_batch: u64,
+    /// Seed for arrivals and query order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write history.jsonl and summary.txt [default: reports/load-<UTC time>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// Options of `sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -177,6 +248,8 @@ pub fn main() -> ExitCode {
             EnvCommand::Restart { id, timeout } => env_restart(&home, &id, timeout),
         },
         Command::Sql(a) => sql(&home, &a),
+        Command::Datagen(a) => datagen(&home, &cache, &a),
+        Command::Load(a) => load(&home, &cache, &a),
         Command::Supervise => crate::platform::local::supervisor::run(home.root())
             .map_err(|e| Failure::env(anyhow::anyhow!(e))),
     };
@@ -470,6 +543,181 @@ fn sql(home: &EnvHome, a: &SqlArgs) -> Result<(), Failure> {
         }
         Ok(())
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Failure::env)
+}
+
+fn running_plan(home: &EnvHome) -> Result<crate::platform::local::plan::Plan, Failure> {
+    if env::running_state(home)?.is_none() {
+        return Err(Failure::env(anyhow::anyhow!(
+            "no running environment at {} (run `chaos env up` first)",
+            home.root().display()
+        )));
+    }
+    Ok(env::read_plan(home)?)
+}
+
+fn datagen(home: &EnvHome, cache: &Cache, a: &DatagenArgs) -> Result<(), Failure> {
+    use crate::workload::tpcds;
+    let plan = running_plan(home)?;
+    let secrets = env::read_secrets(home)?;
+    let rt = runtime()?;
+    let set = rt
+        .block_on(tpcds::datagen(cache, &plan, &secrets, a.scale))
+        .map_err(Failure::env)?;
+    let t = std::time::Instant::now();
+    let answers = tpcds::answers(cache, a.scale).map_err(Failure::env)?;
+    let rows: u64 = set.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "TPC-DS {}: {} tables, {} rows, in database `{}` of Spark {} (data at {})",
+        set.label,
+        set.tables.len(),
+        rows,
+        set.database,
+        set.registered
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        set.s3_prefix
+    );
+    println!("timings: {:?}", set.timings);
+    println!(
+        "expected answers: {} queries computed by DuckDB {} ({:.1}s)",
+        answers.answers.len(),
+        tpcds::DUCKDB_VERSION,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn load(home: &EnvHome, cache: &Cache, a: &LoadArgs) -> Result<(), Failure> {
+    use crate::workload::{judge, load, sql, tpcds};
+    let plan = running_plan(home)?;
+    let scale = tpcds::Scale::new(a.scale).map_err(Failure::input)?;
+    let queries = tpcds::select_queries(cache, &a.queries).map_err(Failure::input)?;
+    let judge = judge::tpcds_judge(cache, a.scale, &queries).map_err(|e| {
+        Failure::env(anyhow::Error::new(e).context(format!(
+            "load expected answers (run `chaos datagen --scale {}` first)",
+            a.scale
+        )))
+    })?;
+    let lines = if a.spark.is_empty() {
+        plan.settings.lines.clone()
+    } else {
+        lines_or_all(&a.spark)
+    };
+    let mut targets = Vec::new();
+    for line in lines {
+        let endpoints = plan.connect_urls(line);
+        if endpoints.is_empty() {
+            return Err(Failure::input(anyhow::anyhow!(
+                "Spark {line} is not part of this environment"
+            )));
+        }
+        targets.push(load::Target {
+            version: line,
+            endpoints,
+        });
+    }
+    let model = match a.model.as_str() {
+        "open" => load::Model::Open {
+            rate: load::parse_rate(&a.rate)
+                .map_err(|e| Failure::input(anyhow::anyhow!("--rate {e}")))?,
+            poisson: a.poisson,
+        },
+        _ => load::Model::Closed { think: a.think },
+    };
+    let out = a.out.clone().unwrap_or_else(|| {
+        let ts = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace(':', "");
+        PathBuf::from("reports").join(format!("load-{ts}"))
+    });
+    let db = scale.database();
+    let cfg = load::LoadConfig {
+        targets,
+        queries: queries
+            .iter()
+            .map(|q| load::LoadQuery {
+                name: q.name.clone(),
+                sql: sql::qualify_tables(&q.spark_sql, &db, &sql::TPCDS_TABLES),
+            })
+            .collect(),
+        model,
+        duration: a.duration,
+        warmup: a.warmup,
+        op_timeout: a.timeout,
+        sessions: a.sessions,
+        writes: a.writes.then(|| load::WriteConfig {
+            table: format!("default.chaos_writes_{}", std::process::id()),
+            every: a.write_every,
+            batch: a.write_batch.max(1),
+        }),
+        seed: a.seed,
+        history: out.join("history.jsonl"),
+        max_queries: (a.iterations > 0).then_some(a.iterations),
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let rt = runtime()?;
+    let report = rt.block_on(async move {
+        let watcher = tokio::spawn(async move {
+            while !interrupted() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            stop2.store(true, Ordering::SeqCst);
+        });
+        let r = load::run(cfg, judge, stop).await;
+        watcher.abort();
+        r
+    });
+    let report = report.map_err(Failure::env)?;
+    let mut text = report.summary.render();
+    for (v, w) in &report.writes {
+        text.push_str(&format!(
+            "writes {v}: {} acknowledged, {} uncertain, {} read back, {} lost{}, {} duplicated, {} unexpected{}\n",
+            w.acknowledged,
+            w.uncertain,
+            w.read,
+            w.lost_count,
+            if w.lost.is_empty() { String::new() } else { format!(" (first: {:?})", w.lost) },
+            w.duplicated.len(),
+            w.unexpected.len(),
+            w.error.as_ref().map(|e| format!("; read-back failed: {e}")).unwrap_or_default()
+        ));
+    }
+    print!("{text}");
+    let _ = std::fs::write(out.join("summary.txt"), &text);
+    eprintln!(
+        "{} operations recorded in {}",
+        report.records,
+        report.history.display()
+    );
+    if report.interrupted {
+        return Err(Failure {
+            code: exit::INTERRUPTED,
+            error: anyhow::anyhow!("interrupted; partial results above"),
+        });
+    }
+    let wrong: u64 = report.summary.rows.values().map(|s| s.wrong).sum();
+    let lost: u64 = report.writes.values().map(|w| w.lost_count).sum();
+    if wrong > 0 || lost > 0 {
+        return Err(Failure {
+            code: exit::CHECK_INVALID,
+            error: anyhow::anyhow!(
+                "{wrong} wrong answers and {lost} lost writes (details in {})",
+                report.history.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,15 +6,21 @@
 //! - [`install`]: fetching and building every component from package registries into the cache.
 //! - [`platform`]: bringing components up and down; `local` runs them as supervised processes.
 //! - [`client`]: the Spark Connect client layer (SQL in, Arrow batches and outcomes out).
+//! - [`fault`]: fault injection (the link-fault proxy so far).
 //! - [`probe`]: small independent protocol clients (Hive Metastore Thrift, S3, HTTP) used for
 //!   readiness and for checking what really happened, independent of Spark.
+//! - [`workload`]: the TPC-DS kit and the load driver.
+//! - [`oracle`]: comparing results with expected answers (pure).
 //! - [`cli`]: the `chaos` command line; the only place that prints for people.
 
 pub mod cli;
 pub mod client;
 pub mod exit;
+pub mod fault;
 pub mod install;
+pub mod oracle;
 pub mod paths;
 pub mod platform;
 pub mod probe;
 pub mod versions;
+pub mod workload;
