@@ -647,7 +647,7 @@ fn load(home: &EnvHome, cache: &Cache, a: &LoadArgs) -> Result<(), Failure> {
             .iter()
             .map(|q| load::LoadQuery {
                 name: q.name.clone(),
-                sql: sql::qualify_tables(&q.spark_sql, &db, &sql::TPCDS_TABLES),
+                sql: sql::qualify_tables(&q.spark_sql, &db, &tpcds::TABLES),
             })
             .collect(),
         model,

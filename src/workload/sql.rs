@@ -1,33 +1,5 @@
 //! Small pure SQL text helpers for workloads.
 
-/// The 24 TPC-DS tables.
-pub const TPCDS_TABLES: [&str; 24] = [
-    "call_center",
-    "catalog_page",
-    "catalog_returns",
-    "catalog_sales",
-    "customer",
-    "customer_address",
-    "customer_demographics",
-    "date_dim",
-    "household_demographics",
-    "income_band",
-    "inventory",
-    "item",
-    "promotion",
-    "reason",
-    "ship_mode",
-    "store",
-    "store_returns",
-    "store_sales",
-    "time_dim",
-    "warehouse",
-    "web_page",
-    "web_returns",
-    "web_sales",
-    "web_site",
-];
-
 /// Qualifies every bare table reference (after `FROM`, `JOIN` or a from-list comma) to one of
 /// `tables` with `db.`, outside string literals, quoted identifiers and comments, and not
 /// where it is already qualified (`x.store`) or is a qualifier itself (`store.s_store_sk`).
@@ -112,7 +84,7 @@ mod tests {
         let sql = "select s_store_name, store.s_state from store, store_sales ss \
                    where ss.ss_store_sk = s_store_sk and 'store' <> `store` -- store\n\
                    and d.d_year in (select d_year from date_dim d) /* item */";
-        let q = qualify_tables(sql, "tpcds_sf0_1", &TPCDS_TABLES);
+        let q = qualify_tables(sql, "tpcds_sf0_1", &crate::workload::tpcds::TABLES);
         assert_eq!(
             q,
             "select s_store_name, store.s_state from tpcds_sf0_1.store, tpcds_sf0_1.store_sales ss \
@@ -124,7 +96,7 @@ mod tests {
     #[test]
     fn leaves_ctes_columns_and_qualified_names_alone() {
         let sql = "WITH ssr AS (SELECT * FROM x.store_returns) SELECT ITEM.i_item_id, i_item_sk FROM Item ITEM, ssr";
-        let q = qualify_tables(sql, "db", &TPCDS_TABLES);
+        let q = qualify_tables(sql, "db", &crate::workload::tpcds::TABLES);
         assert_eq!(q, "WITH ssr AS (SELECT * FROM x.store_returns) SELECT ITEM.i_item_id, i_item_sk FROM db.Item ITEM, ssr");
     }
 }
