@@ -298,15 +298,16 @@ fn env_up_sql_restart_history_tpcds_load_and_down_leaves_nothing() {
             .find(|l| l.starts_with(v) && l.contains("all queries"))
             .unwrap_or_else(|| panic!("no total for {v} in\n{out}"));
         let cells: Vec<&str> = total.split_whitespace().collect();
-        // VERSION all queries COUNT OK FAIL INFO P50 P95 P99 MAX CORRECT WRONG UNDET
+        // VERSION `all queries` COUNT OK FAIL INFO P50 P95 P99 MAX CORRECT WRONG UNDET: the
+        // name is two words, so COUNT is cells[3], CORRECT cells[11], WRONG cells[12].
         assert_eq!(
             &cells[3..7],
             ["6", "6", "0", "0"],
             "every quick query ran ok on {v}: {total}"
         );
-        assert_eq!(cells[11], "0", "no wrong answer on {v}: {total}");
+        assert_eq!(cells[12], "0", "no wrong answer on {v}: {total}");
         assert_eq!(
-            cells[10].parse::<u32>().unwrap() + cells[13].parse::<u32>().unwrap(),
+            cells[11].parse::<u32>().unwrap() + cells[13].parse::<u32>().unwrap(),
             6,
             "{total}"
         );

@@ -11,6 +11,9 @@ pub fn qualify_tables(sql: &str, db: &str, tables: &[&str]) -> String {
     let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 64);
     let mut i = 0;
+    // Per parenthesis depth: whether we are inside a FROM clause (where a comma separates
+    // table references rather than select-list items).
+    let mut in_from: Vec<bool> = vec![false];
     let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     while i < b.len() {
         let c = b[i];
@@ -55,17 +58,48 @@ pub fn qualify_tables(sql: &str, db: &str, tables: &[&str]) -> String {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             let prev_word: String = prev_word.chars().rev().collect();
-            let in_from = before.ends_with(',')
+            let from_list = *in_from.last().unwrap_or(&false);
+            let in_from_now = (before.ends_with(',') && from_list)
                 || prev_word.eq_ignore_ascii_case("from")
                 || prev_word.eq_ignore_ascii_case("join");
+            let kw = word.to_ascii_lowercase();
+            if let Some(top) = in_from.last_mut() {
+                if kw == "from" {
+                    *top = true;
+                } else if matches!(
+                    kw.as_str(),
+                    "select"
+                        | "where"
+                        | "group"
+                        | "order"
+                        | "having"
+                        | "limit"
+                        | "union"
+                        | "intersect"
+                        | "except"
+                        | "on"
+                        | "using"
+                        | "window"
+                        | "qualify"
+                ) {
+                    *top = false;
+                }
+            }
             let qualified = before.ends_with('.') || next == Some(b'.');
-            if in_from && !qualified && tables.iter().any(|t| t.eq_ignore_ascii_case(word)) {
+            if in_from_now && !qualified && tables.iter().any(|t| t.eq_ignore_ascii_case(word)) {
                 out.push_str(db);
                 out.push('.');
             }
             out.push_str(word);
             i = j;
             continue;
+        }
+        match c {
+            b'(' => in_from.push(false),
+            b')' if in_from.len() > 1 => {
+                in_from.pop();
+            }
+            _ => {}
         }
         // Multi-byte characters are copied whole.
         let ch = sql[i..].chars().next().unwrap_or(' ');
@@ -90,6 +124,29 @@ mod tests {
             "select s_store_name, store.s_state from tpcds_sf0_1.store, tpcds_sf0_1.store_sales ss \
              where ss.ss_store_sk = s_store_sk and 'store' <> `store` -- store\n\
              and d.d_year in (select d_year from tpcds_sf0_1.date_dim d) /* item */"
+        );
+    }
+
+    #[test]
+    fn select_list_items_spelled_like_tables_stay_columns() {
+        // Shapes of q49 and q51: an output column `item` / alias `web_sales` after a comma.
+        let sql =
+            "select channel, item, r from (select ws_item_sk as item from web_sales ws, item i) x \
+                   order by 1, item";
+        let q = qualify_tables(sql, "db", &crate::workload::tpcds::TABLES);
+        assert_eq!(
+            q,
+            "select channel, item, r from (select ws_item_sk as item from db.web_sales ws, db.item i) x \
+             order by 1, item"
+        );
+        let q = qualify_tables(
+            "select a.x web_sales, b.y store_sales from web_v a, store_v b",
+            "db",
+            &["web_sales"],
+        );
+        assert_eq!(
+            q,
+            "select a.x web_sales, b.y store_sales from web_v a, store_v b"
         );
     }
 

@@ -48,7 +48,7 @@
 //!
 //! **How live connections pick up a toxic.** A connection with no applicable toxic runs the fast
 //! path: each direction reads into a 128 KiB buffer and writes it straight out. Before writing
-//! what it read, each direction checks (one atomic load) whether the toxic set changed, and if a
+//! what it read, each direction checks (an atomic load) whether the toxic set changed, and if a
 //! stream toxic now applies, that data and everything after it go through the toxic path; so a
 //! newly added stream toxic affects live connections from their next read on. Connection toxics
 //! (`reset`, `timeout`) are armed on live connections as soon as they are added; `refuse` acts
@@ -65,7 +65,8 @@
 //!
 //! [`Proxy::start_http`] starts a proxy that frames HTTP/1.1 messages (request and response
 //! heads are parsed; bodies are counted, never buffered: `Content-Length`, `chunked`, HEAD, 1xx,
-//! 204/304, close-delimited bodies). Keep-alive connections stay consistent:
+//! 204/304, close-delimited bodies). The stream and connection toxics work in this mode too
+//! (they act on the bytes after framing). Keep-alive connections stay consistent:
 //!
 //! - An injected error answers the request without forwarding it. When the client sends the body
 //!   unconditionally (no `Expect: 100-continue`), the proxy reads and discards the body and the
@@ -75,6 +76,10 @@
 //! - Paths are matched as sent (path-style S3, percent-encoding untouched, query excluded).
 //! - A truncated response is closed (FIN) after the cut; only 2xx responses with a
 //!   `Content-Length` above zero are truncated (S3 GETs always carry one).
+//! - A forwarded `Expect: 100-continue` request is framed as if its body follows. A server that
+//!   answers it with a final status without reading the body must close the connection (Go's
+//!   net/http, hence MinIO, does); a client that then reused the connection without sending the
+//!   body would have its next request forwarded as body bytes, untouched but unfaulted.
 //! - Anything the proxy cannot frame (a head over 64 KiB, a malformed head, `Upgrade`/`CONNECT`,
 //!   a request with a non-chunked `Transfer-Encoding`) switches that connection to plain
 //!   forwarding: no more HTTP faults on it, but no corruption either.

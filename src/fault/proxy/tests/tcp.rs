@@ -281,6 +281,8 @@ async fn refuse_closes_the_port_and_heal_binds_it_again() {
     let proxy = tcp_proxy(echo.addr).await;
     let addr = proxy.local_addr();
     let mut live = connect(addr).await;
+    // Accepted by the proxy (not just in the kernel's backlog, which closing the listener resets).
+    ping(&mut live, b"accepted").await;
 
     let id = proxy
         .add(ToxicSpec::Refuse(RefuseSpec {}))
