@@ -77,8 +77,6 @@ pub fn qualify_tables(sql: &str, db: &str, tables: &[&str]) -> String {
                         | "union"
                         | "intersect"
                         | "except"
-                        | "on"
-                        | "using"
                         | "window"
                         | "qualify"
                 ) {
@@ -148,6 +146,15 @@ mod tests {
             q,
             "select a.x web_sales, b.y store_sales from web_v a, store_v b"
         );
+    }
+
+    #[test]
+    fn from_list_continues_after_a_join_condition() {
+        // q49's shape: a comma after `LEFT OUTER JOIN … ON (…)` still separates tables.
+        let sql =
+            "FROM web_sales ws LEFT OUTER JOIN web_returns wr ON (ws.a = wr.a), date_dim WHERE x";
+        let q = qualify_tables(sql, "db", &crate::workload::tpcds::TABLES);
+        assert_eq!(q, "FROM db.web_sales ws LEFT OUTER JOIN db.web_returns wr ON (ws.a = wr.a), db.date_dim WHERE x");
     }
 
     #[test]
