@@ -22,5 +22,6 @@ pub mod oracle;
 pub mod paths;
 pub mod platform;
 pub mod probe;
+pub mod text;
 pub mod versions;
 pub mod workload;

@@ -632,20 +632,7 @@ fn is_current(marker: &Path, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::xml_escape;
 
 fn exit_text(status: &std::process::ExitStatus) -> String {
     match status.code() {

@@ -7,21 +7,7 @@ use bytes::Bytes;
 use super::head::RequestHead;
 use crate::fault::proxy::toxic::S3ErrorCode;
 
-/// Escape text for an XML element.
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::xml_escape;
 
 /// A complete HTTP/1.1 response carrying S3's XML error document for `code`, as S3 and MinIO
 /// send it: `application/xml`, `Content-Length`, a request id. A HEAD gets the head only.
