@@ -13,6 +13,7 @@
 //! - [`oracle`]: comparing results with expected answers (pure).
 //! - [`cli`]: the `chaos` command line; the only place that prints for people.
 
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod exit;
@@ -23,5 +24,6 @@ pub mod paths;
 pub mod platform;
 pub mod probe;
 pub mod text;
+pub mod units;
 pub mod versions;
 pub mod workload;

@@ -109,7 +109,7 @@ mod pump;
 mod server;
 mod spec;
 mod stats;
-mod toxic;
+pub mod toxic;
 
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ pub fn before_start(plan: &Plan, c: &ComponentPlan, secrets: &Secrets) -> Result
         }
         Role::Metastore => {
             let line = c.line.ok_or("metastore without a Spark line")?;
-            super::hms::init_schema(&hms_params(plan, c, secrets, line))
+            super::hms::init_schema(&hms_params(plan, secrets, line))
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
@@ -68,29 +68,18 @@ pub async fn after_ready(plan: &Plan, c: &ComponentPlan, secrets: &Secrets) -> R
 
 fn hms_params(
     plan: &Plan,
-    c: &ComponentPlan,
     secrets: &Secrets,
     line: crate::versions::SparkLine,
 ) -> super::hms::HmsParams {
-    let home = crate::paths::EnvHome::at(&plan.home);
-    let cache = crate::paths::Cache::at(&plan.cache);
-    super::hms::HmsParams {
+    super::plan::hms_params(
         line,
-        thrift_port: c.ports[0],
-        pg_port: plan.ports.get("postgres"),
-        pg_db: Plan::metastore_db(line),
-        pg_user: secrets.pg_user.clone(),
-        pg_password: secrets.pg_password.clone(),
-        s3_endpoint: plan.s3_endpoint(),
-        s3_access_key: secrets.s3_access_key.clone(),
-        s3_secret_key: secrets.s3_secret_key.clone(),
-        bucket: plan.settings.bucket.clone(),
-        java_home: plan.java_home.clone(),
-        conf_dir: home.conf_dir(&c.id),
-        jars_dir: cache.maven_dir(&super::hms::maven_name(line)).join("jars"),
-        log: home.log_file(&c.id),
-        work_dir: home.work_dir(&c.id),
-    }
+        &plan.ports,
+        &plan.settings,
+        &crate::paths::EnvHome::at(&plan.home),
+        &crate::paths::Cache::at(&plan.cache),
+        &plan.java_home,
+        secrets,
+    )
 }
 
 fn init_postgres(plan: &Plan, c: &ComponentPlan, secrets: &Secrets) -> Result<(), String> {

@@ -9,6 +9,7 @@ pub mod conf;
 pub mod env;
 pub mod hms;
 pub mod init;
+pub mod links;
 pub mod plan;
 pub mod ports;
 pub mod ready;

@@ -199,6 +199,9 @@ pub struct Plan {
     pub ports: PortMap,
     /// Components in start order.
     pub components: Vec<ComponentPlan>,
+    /// The fault-proxy links between them (started by the supervisor before wave 0).
+    #[serde(default)]
+    pub links: Vec<LinkPlan>,
 }
 
 impl Plan {
@@ -207,13 +210,22 @@ impl Plan {
         self.components.iter().find(|c| c.id == id)
     }
 
-    /// The Connect endpoints of a line, one per replica.
+    /// The client-facing Connect endpoints of a line, one per replica: through the
+    /// client → Connect link, so link faults reach clients.
     pub fn connect_urls(&self, line: SparkLine) -> Vec<String> {
         self.components
             .iter()
             .filter(|c| c.role == Role::Connect && c.line == Some(line))
-            .map(|c| c.endpoint.clone())
+            .map(|c| match self.link(&c.id) {
+                Some(l) => format!("sc://127.0.0.1:{}", l.listen),
+                None => c.endpoint.clone(),
+            })
             .collect()
+    }
+
+    /// The link with this id.
+    pub fn link(&self, id: &str) -> Option<&LinkPlan> {
+        self.links.iter().find(|l| l.id == id)
     }
 
     /// MinIO's S3 endpoint, `http://127.0.0.1:PORT`.
@@ -250,7 +262,55 @@ pub fn port_names(s: &EnvSettings) -> Vec<String> {
         }
         names.push(format!("history-{v}"));
     }
+    for link in link_ids(s) {
+        names.push(format!("link-{link}"));
+    }
+    for line in &s.lines {
+        let v = line.slug();
+        for r in 0..s.replicas {
+            names.push(format!("driver-{v}-{r}"));
+            names.push(format!("driver-bm-{v}-{r}"));
+        }
+    }
     names
+}
+
+/// The ids of the dependency links of an environment, in port-allocation order: per line, one
+/// per Connect replica (client → Connect), then `s3-V` (Spark and its metastore → S3),
+/// `history-s3-V` (History Server → S3), `metastore-V` (Spark → metastore) and `postgres-V`
+/// (metastore → PostgreSQL).
+pub fn link_ids(s: &EnvSettings) -> Vec<String> {
+    let mut ids = Vec::new();
+    for line in &s.lines {
+        let v = line.slug();
+        for r in 0..s.replicas {
+            ids.push(format!("connect-{v}-{r}"));
+        }
+        for kind in ["s3", "history-s3", "metastore", "postgres"] {
+            ids.push(format!("{kind}-{v}"));
+        }
+    }
+    ids
+}
+
+/// One dependency link: a fault proxy hosted by the supervisor, listening on `listen` and
+/// forwarding to `upstream`. Every client of the dependency is configured with `listen`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkPlan {
+    /// `connect-41-0`, `s3-35`, `history-s3-35`, `metastore-41`, `postgres-35`.
+    pub id: String,
+    /// Who talks to whom, for people: `Spark 3.5.7 (driver, executors, metastore) → S3`.
+    pub description: String,
+    /// The line whose traffic it carries.
+    pub line: SparkLine,
+    /// The component it forwards to.
+    pub upstream_component: String,
+    /// The loopback port it listens on.
+    pub listen: u16,
+    /// The loopback port it forwards to.
+    pub upstream: u16,
+    /// Whether it speaks HTTP (S3 links), so the S3 protocol faults apply.
+    pub http: bool,
 }
 
 /// Inputs to [`build`] that come from the machine rather than the user.
@@ -395,23 +455,15 @@ pub fn build(
         // Wave 1: the line's metastore.
         let ms_port = ports.get(&format!("metastore-{v}"));
         let ms_id = format!("metastore-{v}");
-        let params = HmsParams {
+        let params = hms_params(
             line,
-            thrift_port: ms_port,
-            pg_port: pg,
-            pg_db: Plan::metastore_db(line),
-            pg_user: secrets.pg_user.clone(),
-            pg_password: secrets.pg_password.clone(),
-            s3_endpoint: format!("http://127.0.0.1:{s3}"),
-            s3_access_key: secrets.s3_access_key.clone(),
-            s3_secret_key: secrets.s3_secret_key.clone(),
-            bucket: settings.bucket.clone(),
-            java_home: machine.java_home.clone(),
-            conf_dir: home.conf_dir(&ms_id),
-            jars_dir: machine.cache.maven_dir(&hms::maven_name(line)).join("jars"),
-            log: home.log_file(&ms_id),
-            work_dir: home.work_dir(&ms_id),
-        };
+            &ports,
+            settings,
+            home,
+            &machine.cache,
+            &machine.java_home,
+            secrets,
+        );
         components.push(ComponentPlan {
             id: ms_id,
             role: Role::Metastore,
@@ -525,6 +577,16 @@ pub fn build(
                         format!("spark.connect.grpc.binding.port={port}"),
                         "--conf".into(),
                         format!("spark.ui.port={ui}"),
+                        "--conf".into(),
+                        format!(
+                            "spark.driver.port={}",
+                            ports.get(&format!("driver-{v}-{r}"))
+                        ),
+                        "--conf".into(),
+                        format!(
+                            "spark.driver.blockManager.port={}",
+                            ports.get(&format!("driver-bm-{v}-{r}"))
+                        ),
                     ],
                     spark_env(&[]),
                 ),
@@ -548,7 +610,15 @@ pub fn build(
                 &id,
                 spark_class.clone(),
                 vec!["org.apache.spark.deploy.history.HistoryServer".into()],
-                spark_env(&[]),
+                // System properties win over spark-defaults.conf: the History Server reaches
+                // S3 through its own link.
+                spark_env(&[(
+                    "SPARK_HISTORY_OPTS",
+                    format!(
+                        "-Dspark.hadoop.fs.s3a.endpoint=http://127.0.0.1:{}",
+                        ports.get(&format!("link-history-s3-{v}"))
+                    ),
+                )]),
             ),
             readiness: Readiness::Http {
                 url: format!("http://127.0.0.1:{history}/api/v1/applications"),
@@ -559,6 +629,7 @@ pub fn build(
         });
     }
 
+    let links = build_links(settings, &ports, &components);
     Plan {
         settings: settings.clone(),
         home: home.root().to_path_buf(),
@@ -567,6 +638,103 @@ pub fn build(
         pg_bin: machine.pg_bin.clone(),
         ports,
         components,
+        links,
+    }
+}
+
+/// The links of [`link_ids`], each pointed at its upstream component's first port.
+fn build_links(
+    settings: &EnvSettings,
+    ports: &PortMap,
+    components: &[ComponentPlan],
+) -> Vec<LinkPlan> {
+    let upstream_port = |id: &str| {
+        components
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.ports[0])
+            .unwrap_or_else(|| panic!("link to unplanned component `{id}`"))
+    };
+    let mut links = Vec::new();
+    for &line in &settings.lines {
+        let v = line.slug();
+        let ver = line.version();
+        let mut push = |id: String, upstream: String, description: String, http: bool| {
+            links.push(LinkPlan {
+                listen: ports.get(&format!("link-{id}")),
+                upstream: upstream_port(&upstream),
+                id,
+                description,
+                line,
+                upstream_component: upstream,
+                http,
+            });
+        };
+        for r in 0..settings.replicas {
+            let c = format!("connect-{v}-{r}");
+            push(
+                c.clone(),
+                c.clone(),
+                format!("clients → {c} (Spark Connect {ver})"),
+                false,
+            );
+        }
+        push(
+            format!("s3-{v}"),
+            "s3".into(),
+            format!("Spark {ver} (driver, executors) and metastore-{v} → S3"),
+            true,
+        );
+        push(
+            format!("history-s3-{v}"),
+            "s3".into(),
+            format!("history-{v} → S3 (event logs)"),
+            true,
+        );
+        push(
+            format!("metastore-{v}"),
+            format!("metastore-{v}"),
+            format!("Spark {ver} → metastore-{v}"),
+            false,
+        );
+        push(
+            format!("postgres-{v}"),
+            "postgres".into(),
+            format!("metastore-{v} → PostgreSQL"),
+            false,
+        );
+    }
+    links
+}
+
+/// The metastore parameters of a line: its PostgreSQL and S3 go through the line's links.
+pub fn hms_params(
+    line: SparkLine,
+    ports: &PortMap,
+    settings: &EnvSettings,
+    home: &EnvHome,
+    cache: &Cache,
+    java_home: &Path,
+    secrets: &Secrets,
+) -> HmsParams {
+    let v = line.slug();
+    let id = format!("metastore-{v}");
+    HmsParams {
+        line,
+        thrift_port: ports.get(&id),
+        pg_port: ports.get(&format!("link-postgres-{v}")),
+        pg_db: Plan::metastore_db(line),
+        pg_user: secrets.pg_user.clone(),
+        pg_password: secrets.pg_password.clone(),
+        s3_endpoint: format!("http://127.0.0.1:{}", ports.get(&format!("link-s3-{v}"))),
+        s3_access_key: secrets.s3_access_key.clone(),
+        s3_secret_key: secrets.s3_secret_key.clone(),
+        bucket: settings.bucket.clone(),
+        java_home: java_home.to_path_buf(),
+        conf_dir: home.conf_dir(&id),
+        jars_dir: cache.maven_dir(&hms::maven_name(line)).join("jars"),
+        log: home.log_file(&id),
+        work_dir: home.work_dir(&id),
     }
 }
 
@@ -581,8 +749,8 @@ pub fn spark_conf_input(
     SparkConfInput {
         line,
         master_port: plan.ports.get(&format!("master-{v}")),
-        metastore_port: plan.ports.get(&format!("metastore-{v}")),
-        s3_port: plan.ports.get("s3"),
+        metastore_port: plan.ports.get(&format!("link-metastore-{v}")),
+        s3_port: plan.ports.get(&format!("link-s3-{v}")),
         bucket: plan.settings.bucket.clone(),
         s3_access_key: secrets.s3_access_key.clone(),
         s3_secret_key: secrets.s3_secret_key.clone(),

@@ -20,6 +20,7 @@ use nix::unistd::{Gid, Pid, Uid};
 use tokio::sync::mpsc;
 
 use super::init;
+use super::links::Links;
 use super::plan::{plan_file, secrets_file, ComponentPlan, Plan, Secrets};
 use super::ready;
 use super::spec::ProcessSpec;
@@ -35,6 +36,8 @@ const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(60);
 const PROBE_READY_EVERY: Duration = Duration::from_secs(5);
 const PROBE_UNREADY_EVERY: Duration = Duration::from_millis(700);
 const TICK: Duration = Duration::from_millis(200);
+/// How often the fault ledger is checked for link faults to apply or withdraw.
+const LEDGER_POLL: Duration = Duration::from_millis(25);
 
 /// The hold file that keeps the supervisor from restarting a component.
 pub fn hold_file(home: &Path, id: &str) -> PathBuf {
@@ -480,6 +483,27 @@ impl Supervisor {
                 },
             );
         }
+        // The links come first: every component is configured to reach its dependencies
+        // through them.
+        let mut links = match Links::start(&self.plan).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.log(&e);
+                self.state.phase = Phase::Failed;
+                self.state.error = Some(e.clone());
+                self.dirty = true;
+                self.flush();
+                return Err(e);
+            }
+        };
+        self.log(format!(
+            "{} fault-proxy links listening",
+            self.plan.links.len()
+        ));
+        for line in links.reconcile().await {
+            self.log(line);
+        }
+        let mut reconcile_every = tokio::time::interval(LEDGER_POLL);
         self.flush();
         let (tx, mut rx) = mpsc::unbounded_channel::<ProbeResult>();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -563,10 +587,18 @@ impl Supervisor {
                         self.apply_probe(more).await;
                     }
                 }
+                _ = reconcile_every.tick() => {
+                    for line in links.reconcile().await {
+                        self.log(line);
+                    }
+                }
                 _ = tokio::time::sleep(TICK) => {}
             }
         }
+        // Faults are withdrawn first so that components can stop cleanly; the links close last.
+        links.clear().await;
         self.shutdown();
+        links.shutdown().await;
         Ok(())
     }
 

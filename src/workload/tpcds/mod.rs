@@ -26,7 +26,7 @@ mod answers;
 mod data;
 mod dialect;
 mod kit;
-mod queries;
+pub mod queries;
 
 #[cfg(test)]
 mod live_tests;

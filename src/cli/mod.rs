@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod fault;
+
 use crate::exit;
 use crate::paths::{Cache, EnvHome};
 use crate::platform::local::env::{self, EnvError, UpOptions};
@@ -57,6 +59,12 @@ pub enum Command {
     /// Run a TPC-DS workload (and optional writes) against the running environment and print
     /// a summary per version and query.
     Load(LoadArgs),
+    /// Inject, inspect and heal faults in the running environment.
+    Fault {
+        /// What to do.
+        #[command(subcommand)]
+        command: fault::FaultCommand,
+    },
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
     Supervise,
@@ -239,8 +247,12 @@ pub fn main() -> ExitCode {
         .clone()
         .map(Cache::at)
         .unwrap_or_else(Cache::from_env);
+    if touches_env(&cli.command) {
+        fault::recover(&home);
+    }
     let result = match cli.command {
         Command::Setup(a) => setup(&cache, &a),
+        Command::Fault { command } => fault::run(&home, command),
         Command::Env { command } => match command {
             EnvCommand::Up(a) => env_up(&home, &cache, &a),
             EnvCommand::Down { keep_data } => env_down(&home, keep_data),
@@ -262,6 +274,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether a command works on an environment (and so first heals faults a crashed harness left).
+fn touches_env(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Setup(_)
+            | Command::Supervise
+            | Command::Fault {
+                command: fault::FaultCommand::List
+            }
+    )
+}
+
 /// An error with the exit code it maps to.
 struct Failure {
     code: u8,
@@ -277,6 +301,12 @@ impl Failure {
         };
         Failure {
             code,
+            error: e.into(),
+        }
+    }
+    fn usage(e: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code: exit::USAGE,
             error: e.into(),
         }
     }
@@ -399,6 +429,16 @@ fn env_up(home: &EnvHome, cache: &Cache, a: &UpArgs) -> Result<(), Failure> {
 }
 
 fn env_down(home: &EnvHome, keep_data: bool) -> Result<(), Failure> {
+    // Every fault is healed before anything stops: a held or paused component would not stop
+    // cleanly, and a partition table would outlive the environment.
+    let (healed, failed) =
+        crate::fault::inject::heal_where(home, crate::fault::inject::Scope::All, "env down");
+    for r in &healed {
+        eprintln!("{}", fault::describe(r));
+    }
+    for f in &failed {
+        eprintln!("warning: {f}");
+    }
     let r = env::down(home, keep_data)?;
     eprintln!(
         "stopped {} components{}; no process or port of the environment is left{}",
