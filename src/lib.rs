@@ -16,13 +16,17 @@
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod compat;
 pub mod exit;
 pub mod fault;
 pub mod install;
 pub mod oracle;
 pub mod paths;
 pub mod platform;
+pub mod run;
 pub mod probe;
+pub mod report;
+pub mod scenario;
 pub mod text;
 pub mod units;
 pub mod versions;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::{interrupted, Failure};
 use crate::fault::catalog::{self, KINDS};
-use crate::fault::inject::{self, FaultError, Scope};
+use crate::fault::inject::{self, FaultError, HealGuard, Scope};
 use crate::fault::ledger::Owner;
 use crate::fault::FaultRecord;
 use crate::paths::EnvHome;
@@ -211,48 +211,6 @@ fn heal_cmd(home: &EnvHome, ids: &[String], all: bool) -> Result<(), Failure> {
         eprintln!("{}", describe(&r));
     }
     Ok(())
-}
-
-/// Heals this process's faults when dropped (an error or a panic unwinding), unless disarmed.
-pub struct HealGuard {
-    home: EnvHome,
-    armed: bool,
-}
-
-impl HealGuard {
-    /// A guard for this process's faults in the environment at `home`.
-    pub fn new(home: &EnvHome) -> HealGuard {
-        HealGuard {
-            home: EnvHome::at(home.root()),
-            armed: true,
-        }
-    }
-
-    /// The faults were healed on the normal path.
-    pub fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for HealGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            let by = if std::thread::panicking() {
-                "panic"
-            } else if interrupted() {
-                "interrupted"
-            } else {
-                "error"
-            };
-            let (healed, failed) = inject::heal_where(&self.home, Scope::Mine, by);
-            for r in &healed {
-                eprintln!("{}", describe(r));
-            }
-            for f in &failed {
-                eprintln!("error: could not heal: {f}");
-            }
-        }
-    }
 }
 
 /// Heals faults left by a crashed harness; every command that touches an environment runs it.

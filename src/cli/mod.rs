@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 mod fault;
+mod scenario;
 
 use crate::exit;
 use crate::paths::{Cache, EnvHome};
@@ -43,6 +44,22 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario end to end and write its reports (the main job).
+    Run(scenario::RunArgs),
+    /// Check scenario files; every mistake is reported with file, line, column and field.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The shipped scenarios with their descriptions.
+    List {
+        /// The directory to list.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editors).
+    Schema,
     /// Install every component into the cache (pinned, idempotent); `env up` does this too.
     Setup(SetupArgs),
     /// Bring the local environment up or down, or show it.
@@ -253,6 +270,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Setup(a) => setup(&cache, &a),
         Command::Fault { command } => fault::run(&home, command),
+        Command::Run(a) => scenario::run_cmd(&home, &cache, &a),
+        Command::Validate { files } => scenario::validate(&files),
+        Command::List { dir } => scenario::list(&dir),
+        Command::Schema => scenario::schema(),
         Command::Env { command } => match command {
             EnvCommand::Up(a) => env_up(&home, &cache, &a),
             EnvCommand::Down { keep_data } => env_down(&home, keep_data),
@@ -337,6 +358,15 @@ fn ctrlc_handler() -> std::io::Result<()> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&FLAG))?;
     }
     Ok(())
+}
+
+/// The versions asked for, sorted and without repeats (empty stays empty: "the plan's").
+fn lines_or_some(v: &[SparkLine]) -> Vec<SparkLine> {
+    if v.is_empty() {
+        vec![]
+    } else {
+        lines_or_all(v)
+    }
 }
 
 fn lines_or_all(v: &[SparkLine]) -> Vec<SparkLine> {
@@ -638,34 +668,15 @@ fn datagen(home: &EnvHome, cache: &Cache, a: &DatagenArgs) -> Result<(), Failure
 }
 
 fn load(home: &EnvHome, cache: &Cache, a: &LoadArgs) -> Result<(), Failure> {
-    use crate::workload::{judge, load, sql, tpcds};
+    use crate::workload::assemble::{self, AssembleError};
+    use crate::workload::load;
     let plan = running_plan(home)?;
-    let scale = tpcds::Scale::new(a.scale).map_err(Failure::input)?;
-    let queries = tpcds::select_queries(cache, &a.queries).map_err(Failure::input)?;
-    let judge = judge::tpcds_judge(cache, a.scale, &queries).map_err(|e| {
-        Failure::env(anyhow::Error::new(e).context(format!(
-            "load expected answers (run `chaos datagen --scale {}` first)",
-            a.scale
-        )))
-    })?;
-    let lines = if a.spark.is_empty() {
-        plan.settings.lines.clone()
-    } else {
-        lines_or_all(&a.spark)
+    let fail = |e: AssembleError| match e {
+        AssembleError::Input(_) => Failure::input(e),
+        AssembleError::Env(_) => Failure::env(e),
     };
-    let mut targets = Vec::new();
-    for line in lines {
-        let endpoints = plan.connect_urls(line);
-        if endpoints.is_empty() {
-            return Err(Failure::input(anyhow::anyhow!(
-                "Spark {line} is not part of this environment"
-            )));
-        }
-        targets.push(load::Target {
-            version: line,
-            endpoints,
-        });
-    }
+    let (queries, judge) = assemble::queries(cache, &a.queries, a.scale).map_err(fail)?;
+    let targets = assemble::targets(&plan, &lines_or_some(&a.spark)).map_err(fail)?;
     let model = match a.model.as_str() {
         "open" => load::Model::Open {
             rate: load::parse_rate(&a.rate)
@@ -680,16 +691,9 @@ fn load(home: &EnvHome, cache: &Cache, a: &LoadArgs) -> Result<(), Failure> {
             .replace(':', "");
         PathBuf::from("reports").join(format!("load-{ts}"))
     });
-    let db = scale.database();
     let cfg = load::LoadConfig {
         targets,
-        queries: queries
-            .iter()
-            .map(|q| load::LoadQuery {
-                name: q.name.clone(),
-                sql: sql::qualify_tables(&q.spark_sql, &db, &tpcds::TABLES),
-            })
-            .collect(),
+        queries,
         model,
         duration: a.duration,
         warmup: a.warmup,

@@ -680,3 +680,43 @@ pub fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// Heals this process's faults when dropped (an error or a panic unwinding), unless disarmed.
+pub struct HealGuard {
+    home: EnvHome,
+    armed: bool,
+}
+
+impl HealGuard {
+    /// A guard for this process's faults in the environment at `home`.
+    pub fn new(home: &EnvHome) -> HealGuard {
+        HealGuard {
+            home: EnvHome::at(home.root()),
+            armed: true,
+        }
+    }
+
+    /// The faults were healed on the normal path.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for HealGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let by = if std::thread::panicking() {
+                "panic"
+            } else {
+                "error or interrupt"
+            };
+            let (healed, failed) = heal_where(&self.home, Scope::Mine, by);
+            for r in &healed {
+                eprintln!("healed {} ({}, {}) on exit", r.id, r.kind, r.target);
+            }
+            for f in &failed {
+                eprintln!("error: could not heal: {f}");
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! | MinIO | the Go module proxy | go install |
 //! | PostgreSQL | Debian | apt-get (only when missing, and only as root) |
 
+pub mod apt;
 pub mod java;
 pub mod maven;
 pub mod minio;
@@ -104,6 +105,7 @@ pub fn setup(cache: &Cache, lines: &[SparkLine]) -> Result<Installed, InstallErr
     let java_home = java::find_java17()?;
     eprintln!("==> Java 17: {}", java_home.display());
     let pg_bin = postgres::ensure()?;
+    apt::ensure_nftables()?;
     minio::ensure(cache)?;
     for &line in lines {
         spark::ensure(cache, line, &java_home)?;

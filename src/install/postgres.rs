@@ -1,10 +1,8 @@
 //! PostgreSQL from Debian's packages: found where Debian puts it, installed with apt-get
 //! when missing and the harness runs as root.
 
+use super::InstallError;
 use std::path::PathBuf;
-use std::process::Command;
-
-use super::{steps, InstallError};
 
 /// Returns PostgreSQL's bin directory, installing the `postgresql` package if needed.
 pub fn ensure() -> Result<PathBuf, InstallError> {
@@ -12,31 +10,10 @@ pub fn ensure() -> Result<PathBuf, InstallError> {
         eprintln!("==> PostgreSQL: {}", bin.display());
         return Ok(bin);
     }
-    if !nix::unistd::Uid::effective().is_root() {
-        return Err(InstallError::Missing {
-            what: "PostgreSQL server (initdb, postgres)".into(),
-            how: "run `sudo apt-get install postgresql` (chaos installs it itself only when run as root)".into(),
-        });
-    }
-    let t = steps::begin("installing PostgreSQL from Debian packages (apt-get install postgresql)");
-    steps::run(
-        "apt-get update",
-        Command::new("apt-get").args(["update", "-q"]),
+    super::apt::install(
+        "PostgreSQL server (initdb, postgres)",
+        &["postgresql", "postgresql-client"],
     )?;
-    steps::run(
-        "apt-get install postgresql",
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "postgresql",
-                "postgresql-client",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    steps::done("PostgreSQL", t);
     find().ok_or_else(|| {
         InstallError::Invalid(
             "apt-get installed postgresql but no initdb was found under /usr/lib/postgresql".into(),

@@ -167,7 +167,14 @@ pub fn up(
     for &line in &plan.settings.lines {
         let dir = home.conf_dir(&format!("spark-{}", line.slug()));
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
-        let input = plan::spark_conf_input(&plan, line, &secrets, opts.spark_overrides.clone());
+        let mut overrides = plan
+            .settings
+            .spark_conf
+            .get(&line)
+            .cloned()
+            .unwrap_or_default();
+        overrides.extend(opts.spark_overrides.iter().cloned());
+        let input = plan::spark_conf_input(&plan, line, &secrets, overrides);
         write_private(
             &dir.join("spark-defaults.conf"),
             &conf::spark_defaults(&input),

@@ -33,6 +33,10 @@ pub struct EnvSettings {
     pub base_port: u16,
     /// The S3 bucket.
     pub bucket: String,
+    /// Spark settings per line (`spark-defaults.conf` additions), e.g. from a scenario's
+    /// `[env.spark_conf]`.
+    #[serde(default)]
+    pub spark_conf: BTreeMap<SparkLine, Vec<(String, String)>>,
 }
 
 impl Default for EnvSettings {
@@ -47,6 +51,7 @@ impl Default for EnvSettings {
             dynamic_allocation: false,
             base_port: 17000,
             bucket: "chaos".into(),
+            spark_conf: BTreeMap::new(),
         }
     }
 }

@@ -1,0 +1,219 @@
+//! `compat`: differential testing of Spark 3.5.7 against 4.1.0 on one environment, with every
+//! difference classified by a rule table and every rule confirmed by a re-run.
+//!
+//! [`run`] does, in order (each part can be switched off in [`CompatConfig`]):
+//!
+//! 1. **Rules.** The rule table (`compat/rules.toml`, embedded) is checked against the live
+//!    servers: every legacy key must be defined on 4.1.0 (`SET key` does not answer
+//!    `<undefined>`); its defaults on both versions are recorded.
+//! 2. **Differential.** Each statement (the probe suite `compat/probes.toml` and/or TPC-DS
+//!    queries on the registered data set) runs on both versions, each in a fresh session.
+//!    Outcomes (ok / fail, error class, SQLSTATE) and results are compared, 3.5.7's result
+//!    taken as the expected one and judged by the oracle ([`crate::oracle`], order from
+//!    [`crate::oracle::OrderSpec::from_sql`]). With `explain`, `EXPLAIN FORMATTED` plans are
+//!    reduced to features (join strategies, exchanges, adaptive) and their differences noted.
+//!    A statement is `identical`, `expected (rule …)` when a re-run on 4.1.0 with the rule's
+//!    legacy settings makes the difference vanish, `unexplained` when no rule does, or
+//!    `undetermined` when an outcome is unknown (deadline, lost connection).
+//! 3. **Coexistence and data compatibility.** Parquet tables (plain and partitioned) written by
+//!    each version under a scratch S3 prefix are read by the other version through a table
+//!    created in its own metastore at the same location, compared by checksum; each metastore
+//!    is asked over Thrift which tables it holds (isolation).
+//! 4. **History Server matrix.** Each version runs a short local-mode `spark-sql` application
+//!    (so that its prefix holds a finished event log); each History Server is asked to list and
+//!    load its own version's log and a copy of the other version's log placed in its prefix.
+//! 5. **Client matrix.** The project's Rust client against both servers, RPC by RPC.
+//!
+//! Layout: [`endpoints`] (finding a running environment), [`rules`] and [`probes`] (the data
+//! files), `classify` (pure comparison and classification), `plan` (pure plan features),
+//! `differential`, `coexist`, `history`, `clients` (the live parts), `report` (HTML,
+//! Markdown, checks), `s3x` (S3 get/copy/delete for scratch data).
+//!
+//! Everything the run creates is named after its run id (`compat_<run>` databases,
+//! `s3a://<bucket>/compat/<run>/`, copied event logs) and removed at the end; what could not be
+//! removed is listed in the report's notes.
+
+pub mod classify;
+mod clients;
+mod coexist;
+mod differential;
+pub mod endpoints;
+mod history;
+mod plan;
+pub mod probes;
+mod report;
+pub mod rules;
+mod s3x;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::paths::Cache;
+
+pub use classify::{classify, compare, filter_rows, Class, Confirmation, Difference, Observed};
+pub use clients::{ClientMatrix, RpcResult, RpcRow};
+pub use coexist::{CoexistenceReport, DataCompatCase, EventLogPrefixCheck, IsolationCheck};
+pub use differential::{KeyStatus, RuleStatus, StatementReport, Summary};
+pub use endpoints::{EnvEndpoints, VersionEndpoints};
+pub use history::{EventLogApp, HistoryCell, HistoryReport};
+pub use plan::{plan_differences, plan_features, PlanComparison, PlanFeatures};
+pub use probes::{Probe, ProbeSuite};
+pub use report::{checks, render_html, render_markdown};
+pub use rules::{Rule, RuleTable};
+
+/// Which statements the differential part runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StatementSet {
+    /// TPC-DS queries on the registered data set: `all`, `quick`, `q3`, `q3,q7` (see
+    /// [`crate::workload::tpcds::select`]). Needs the kit in the cache (`chaos datagen`).
+    Tpcds {
+        /// The selection.
+        queries: String,
+    },
+    /// The probe suite `compat/probes.toml`.
+    Probes,
+}
+
+/// What [`run`] does.
+#[derive(Debug, Clone)]
+pub struct CompatConfig {
+    /// Statement sets of the differential part, in order (empty: no differential part).
+    pub statements: Vec<StatementSet>,
+    /// Re-run differing statements on 4.1.0 under each candidate rule's legacy settings.
+    pub confirm_rules: bool,
+    /// Compare physical plans (`EXPLAIN FORMATTED`) of queries that succeed on both versions.
+    pub explain: bool,
+    /// Deadline of each statement (and of each History Server wait).
+    pub timeout: Duration,
+    /// The database the TPC-DS tables are registered in, e.g. `tpcds_sf0_1`.
+    pub scale_db: String,
+    /// The cache holding the TPC-DS query texts.
+    pub cache: Cache,
+    /// Run the coexistence and data compatibility part.
+    pub coexistence: bool,
+    /// Run the History Server matrix.
+    pub history: bool,
+    /// Run a short local-mode `spark-sql` application per version first, so that each event
+    /// log prefix holds a finished log written by that version (else the newest finished log
+    /// already in each prefix is used, if any).
+    pub make_event_logs: bool,
+    /// Run the client RPC matrix.
+    pub clients: bool,
+    /// The run id used in scratch names (default: derived from the clock and the pid).
+    pub run_id: Option<String>,
+}
+
+impl CompatConfig {
+    /// Every part on: the probe suite and the quick TPC-DS set, rules confirmed, plans
+    /// compared, 120 s per statement, database `tpcds_sf0_1`.
+    pub fn new(cache: Cache) -> Self {
+        Self {
+            statements: vec![
+                StatementSet::Probes,
+                StatementSet::Tpcds {
+                    queries: "quick".into(),
+                },
+            ],
+            confirm_rules: true,
+            explain: true,
+            timeout: Duration::from_secs(120),
+            scale_db: "tpcds_sf0_1".into(),
+            cache,
+            coexistence: true,
+            history: true,
+            make_event_logs: true,
+            clients: true,
+            run_id: None,
+        }
+    }
+}
+
+/// Errors that stop a compat run before it produces a report. Failures of single statements,
+/// tables or servers do not: they are recorded in the report.
+#[derive(Debug, thiserror::Error)]
+pub enum CompatError {
+    /// The environment could not be read, or is not running.
+    #[error("use the environment at {home}: {message}")]
+    Env {
+        /// The environment's home.
+        home: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A data file (rules or probes) is invalid.
+    #[error("read {what}: {message}")]
+    Data {
+        /// Which file.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// One of the two Spark versions is missing from the environment.
+    #[error("Spark {0} is not part of this environment (compat needs 3.5.7 and 4.1.0)")]
+    MissingVersion(String),
+    /// The TPC-DS queries could not be loaded.
+    #[error("load the TPC-DS queries (run `chaos datagen` first)")]
+    Tpcds(#[source] crate::workload::tpcds::TpcdsError),
+}
+
+/// Everything a compat run found. Serialises to the JSON the reports are made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompatReport {
+    /// The run id (scratch names are derived from it).
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How long the run took, in seconds.
+    pub took_secs: f64,
+    /// The baseline version (its results are the expected ones): `3.5.7`.
+    pub baseline: String,
+    /// The version under test: `4.1.0`.
+    pub target: String,
+    /// The options the run used.
+    pub options: ReportOptions,
+    /// The rule table, each rule checked against the live servers and with the statements it
+    /// was confirmed for.
+    pub rules: Vec<RuleStatus>,
+    /// Every statement of the differential part.
+    pub statements: Vec<StatementReport>,
+    /// Counts over [`CompatReport::statements`].
+    pub summary: Summary,
+    /// The coexistence and data compatibility part, when run.
+    pub coexistence: Option<CoexistenceReport>,
+    /// The History Server matrix, when run.
+    pub history: Option<HistoryReport>,
+    /// The client RPC matrix, when run.
+    pub clients: Option<ClientMatrix>,
+    /// Things worth knowing (cleanup failures, parts skipped and why).
+    pub notes: Vec<String>,
+}
+
+/// The options of a run, as recorded in its report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportOptions {
+    /// Statement sets run.
+    pub statements: Vec<StatementSet>,
+    /// Whether differences were re-run under candidate rules.
+    pub confirm_rules: bool,
+    /// Whether plans were compared.
+    pub explain: bool,
+    /// The per-statement deadline in seconds.
+    pub timeout_secs: f64,
+    /// The TPC-DS database.
+    pub scale_db: String,
+}
+
+/// Runs the compat suite against a running environment (see the module docs). `progress`
+/// receives one line per step, for people.
+pub async fn run(
+    env: &EnvEndpoints,
+    cfg: &CompatConfig,
+    progress: &dyn Fn(&str),
+) -> Result<CompatReport, CompatError> {
+    differential::run_all(env, cfg, progress).await
+}

@@ -1,0 +1,532 @@
+//! The report of one chaos run: [`RunReport`], which is also `report.json`, and the helpers that
+//! build its per-operation parts from the history. Pure data and pure functions.
+//!
+//! `report.json` is [`RunReport`] serialised as is. Times named `*_ms` are Unix milliseconds
+//! unless said otherwise; versions are Spark versions as text (`3.5.7`).
+//!
+//! | field | JSON type | meaning |
+//! |---|---|---|
+//! | `schema` | integer | [`REPORT_SCHEMA`] (`1`); changed on any incompatible change |
+//! | `tool_version` | string | the spark-chaos version that wrote the report |
+//! | `scenario` | object | [`ScenarioInfo`]: `name`, `description`, `file`, `kind`, `platform`, `versions`, `text` (the TOML as run) |
+//! | `started_ms`, `ended_ms` | integer | when the run started and ended |
+//! | `status` | object | [`RunStatus`]: `{"state": "completed"}`, `{"state": "interrupted"}` or `{"state": "failed", "error": "…"}` |
+//! | `verdict` | string | the overall verdict: `valid`, `unknown` or `invalid` |
+//! | `phases` | array | [`PhaseSpan`]: `name`, `start_ms`, `end_ms` |
+//! | `checks` | array | `CheckResult`: `check`, `version` (absent for run-wide checks), `verdict`, `expected`, `observed`, `reason`, `details` |
+//! | `faults` | array | `FaultRecord`: `id`, `kind`, `target`, `versions`, `params`, `injected_ms`, `healed_ms`, `detail`, `healed_by` |
+//! | `recoveries` | array | [`RecoveryRow`]: `fault_id`, `version`, `heal_ms`, `first_ok_s`, `p99_back_s` (seconds after the heal, `null` if never), `verdict` |
+//! | `error_classes` | array | [`ErrorClassRow`]: `version`, `class`, `count`, `first_ms`, `last_ms` |
+//! | `queries` | array | [`QueryRow`]: per version and operation name, counts, latency percentiles (ms) and oracle verdicts; one `all queries` row per version |
+//! | `wrong_answers` | array | [`WrongAnswer`]: `version`, `name`, `op`, `diff` |
+//! | `writes` | array | [`WriteRow`]: `version`, `acknowledged`, `uncertain`, `read`, `lost_count`, `duplicated_count`, `error` |
+//! | `timeline` | array | [`TimelinePoint`]: `version`, `t_ms` (ms since `started_ms`), `latency_ms`, `outcome`, `kind`, `name` |
+//! | `components` | array | [`ComponentRow`]: `id`, `version` (`null` for shared components), `restarts`, `last_exit` |
+//! | `sections` | array | [`ExtraSection`]: `id`, `title`, `html`, `markdown`, `json` (compatibility and upgrade findings) |
+//! | `notes` | array of strings | findings in plain sentences |
+//! | `report_dir` | string | the directory the report was written to |
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::model::{CheckResult, Verdict};
+use crate::fault::FaultRecord;
+use crate::versions::SparkLine;
+use crate::workload::history::{OpKind, OpRecord};
+
+/// The version of `report.json`'s layout.
+pub const REPORT_SCHEMA: u32 = 1;
+
+/// The name of the per-version row of [`QueryRow`]s that totals every query (writes and the
+/// read-back excluded).
+pub const ALL_QUERIES: &str = "all queries";
+
+/// Everything known about one chaos run, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`REPORT_SCHEMA`].
+    pub schema: u32,
+    /// The spark-chaos version (`env!("CARGO_PKG_VERSION")`).
+    pub tool_version: String,
+    /// The scenario as run.
+    pub scenario: ScenarioInfo,
+    /// Unix milliseconds at which the run started (the origin of every relative time).
+    pub started_ms: u64,
+    /// Unix milliseconds at which the run ended.
+    pub ended_ms: u64,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// The overall verdict.
+    pub verdict: Verdict,
+    /// The run's phases, in order.
+    pub phases: Vec<PhaseSpan>,
+    /// Every check's result, per version (or run-wide).
+    pub checks: Vec<CheckResult>,
+    /// Every fault injected.
+    pub faults: Vec<FaultRecord>,
+    /// How each version recovered from each fault.
+    pub recoveries: Vec<RecoveryRow>,
+    /// Error classes seen, per version.
+    pub error_classes: Vec<ErrorClassRow>,
+    /// Per version and operation name: outcomes, latencies, oracle verdicts ([`query_rows_from`]).
+    pub queries: Vec<QueryRow>,
+    /// Answers the oracle found wrong ([`wrong_answers_from`]).
+    pub wrong_answers: Vec<WrongAnswer>,
+    /// The write workload's read-back, per version.
+    pub writes: Vec<WriteRow>,
+    /// One point per operation ([`timeline_from`]).
+    pub timeline: Vec<TimelinePoint>,
+    /// The environment's components and their restarts.
+    pub components: Vec<ComponentRow>,
+    /// Sections rendered by other modules (compatibility, upgrade).
+    pub sections: Vec<ExtraSection>,
+    /// Findings in plain sentences.
+    pub notes: Vec<String>,
+    /// The directory the report is written to (`reports/s3-outage-20261121T031500Z`).
+    pub report_dir: String,
+}
+
+/// The scenario as run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// Its name (`s3-outage`).
+    pub name: String,
+    /// One or two sentences saying what it does.
+    pub description: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Its kind (`chaos`, `upgrade`, `compatibility`…).
+    pub kind: String,
+    /// The platform it ran on (`local`).
+    pub platform: String,
+    /// The Spark versions it ran against, in order (`3.5.7`, `4.1.0`).
+    pub versions: Vec<String>,
+    /// The scenario file's text as run.
+    pub text: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Every phase ran.
+    Completed,
+    /// Stopped early (Ctrl-C, deadline): verdicts cover only what ran.
+    Interrupted,
+    /// The harness itself failed.
+    Failed {
+        /// What failed, for people.
+        error: String,
+    },
+}
+
+impl RunStatus {
+    /// `completed`, `interrupted` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// One phase of the run (`provision`, `data`, `warm-up`, `baseline`, `faults`, `recovery`,
+/// `heal`, `final-reads`, `teardown`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseSpan {
+    /// The phase's name.
+    pub name: String,
+    /// Unix milliseconds at which it started.
+    pub start_ms: u64,
+    /// Unix milliseconds at which it ended.
+    pub end_ms: u64,
+}
+
+/// How one version came back after one fault was healed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryRow {
+    /// The fault's id (`f1`).
+    pub fault_id: String,
+    /// The Spark version.
+    pub version: String,
+    /// Unix milliseconds of the heal.
+    pub heal_ms: u64,
+    /// Seconds from the heal to the first `ok` operation started after it; None if none.
+    pub first_ok_s: Option<f64>,
+    /// Seconds from the heal until the rolling p99 was back within the baseline band; None if
+    /// never.
+    pub p99_back_s: Option<f64>,
+    /// The recovery's verdict against the scenario's bound.
+    pub verdict: Verdict,
+}
+
+/// One error class seen on one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorClassRow {
+    /// The Spark version.
+    pub version: String,
+    /// Spark's error class, or `(fail)` / `(info)` when the operation had none.
+    pub class: String,
+    /// Operations that ended with it.
+    pub count: u64,
+    /// Unix milliseconds of the first.
+    pub first_ms: u64,
+    /// Unix milliseconds of the last.
+    pub last_ms: u64,
+}
+
+/// Outcomes, latencies and oracle verdicts of one operation name on one version, warm-up
+/// excluded. Latencies are from the intended start (so a stall is charged in full), over every
+/// outcome, in milliseconds; percentiles are exact (nearest rank).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryRow {
+    /// The Spark version.
+    pub version: String,
+    /// The query (`q3`), `write`, `read-back`, or [`ALL_QUERIES`] for the version's total.
+    pub name: String,
+    /// Operations.
+    pub count: u64,
+    /// `ok` outcomes.
+    pub ok: u64,
+    /// `fail` outcomes.
+    pub fail: u64,
+    /// `info` outcomes (unknown).
+    pub info: u64,
+    /// Median latency.
+    pub p50_ms: f64,
+    /// 95th percentile latency.
+    pub p95_ms: f64,
+    /// 99th percentile latency.
+    pub p99_ms: f64,
+    /// Maximum latency.
+    pub max_ms: f64,
+    /// Answers the oracle found correct.
+    pub correct: u64,
+    /// Answers the oracle found wrong.
+    pub wrong: u64,
+    /// Answers the oracle could not decide.
+    pub undetermined: u64,
+}
+
+/// An answer the oracle found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrongAnswer {
+    /// The Spark version.
+    pub version: String,
+    /// The query (`q3`).
+    pub name: String,
+    /// The operation's sequence number in the history.
+    pub op: u64,
+    /// The oracle's readable diff.
+    pub diff: String,
+}
+
+/// The write workload's final read-back on one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteRow {
+    /// The Spark version.
+    pub version: String,
+    /// Ids whose insert was acknowledged.
+    pub acknowledged: u64,
+    /// Ids whose insert outcome is unknown.
+    pub uncertain: u64,
+    /// Ids read back.
+    pub read: u64,
+    /// Acknowledged ids missing from the read-back.
+    pub lost_count: u64,
+    /// Ids read back more than once.
+    pub duplicated_count: u64,
+    /// Why the read-back failed, if it did.
+    pub error: Option<String>,
+}
+
+/// One operation, compactly, for the charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// The Spark version.
+    pub version: String,
+    /// Milliseconds from the run's start to the operation's intended start.
+    pub t_ms: u64,
+    /// Milliseconds from the intended start to the end.
+    pub latency_ms: f64,
+    /// `ok`, `fail` or `info`.
+    pub outcome: String,
+    /// Query, write or read-back.
+    pub kind: OpKind,
+    /// The query's name (`q3`), or `write` / `read-back`.
+    pub name: String,
+}
+
+/// One component of the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentRow {
+    /// Its id (`connect35`, `minio`).
+    pub id: String,
+    /// The Spark version it serves; None for shared components (PostgreSQL, MinIO).
+    pub version: Option<String>,
+    /// Restarts during the run.
+    pub restarts: u32,
+    /// How it last exited (`signal 9 (SIGKILL)`), if it did.
+    pub last_exit: Option<String>,
+}
+
+/// A section rendered by another module, carried in every format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtraSection {
+    /// An identifier (`compatibility`), used as the HTML anchor.
+    pub id: String,
+    /// The section's title.
+    pub title: String,
+    /// An HTML fragment, inserted as is: its producer escapes every text it contains.
+    pub html: String,
+    /// The same content as Markdown, for `summary.md`.
+    pub markdown: String,
+    /// The same content as data, for `report.json`.
+    pub json: serde_json::Value,
+}
+
+/// One [`TimelinePoint`] per operation (warm-up included: the charts show the whole run),
+/// sorted by intended start. Operations meant to start before `started_ms` are put at 0.
+pub fn timeline_from(history: &[OpRecord], started_ms: u64) -> Vec<TimelinePoint> {
+    let mut points: Vec<TimelinePoint> = history
+        .iter()
+        .map(|r| TimelinePoint {
+            version: r.version.to_string(),
+            t_ms: (r.intended_us / 1000).saturating_sub(started_ms),
+            latency_ms: r.latency_us() as f64 / 1000.0,
+            outcome: r.outcome.clone(),
+            kind: r.kind,
+            name: r.name.clone(),
+        })
+        .collect();
+    points.sort_by_key(|p| p.t_ms);
+    points
+}
+
+/// Per version: one [`QueryRow`] per query (`q2` before `q10`), the [`ALL_QUERIES`] total if
+/// there were queries, then writes and the read-back. Warm-up operations are excluded.
+pub fn query_rows_from(history: &[OpRecord]) -> Vec<QueryRow> {
+    let mut groups: BTreeMap<GroupKey, Vec<&OpRecord>> = BTreeMap::new();
+    for r in history.iter().filter(|r| !r.warmup) {
+        groups
+            .entry((r.version, r.kind, natural(&r.name), r.name.as_str()))
+            .or_default()
+            .push(r);
+    }
+    let mut rows = Vec::new();
+    for line in SparkLine::ALL {
+        let (queries, others): (Vec<_>, Vec<_>) = groups
+            .iter()
+            .filter(|((v, ..), _)| *v == line)
+            .partition(|((_, kind, ..), _)| *kind == OpKind::Query);
+        for ((.., name), records) in &queries {
+            rows.push(query_row(line, name, records));
+        }
+        if !queries.is_empty() {
+            let all: Vec<&OpRecord> = queries
+                .iter()
+                .flat_map(|(_, records)| records.iter().copied())
+                .collect();
+            rows.push(query_row(line, ALL_QUERIES, &all));
+        }
+        for ((.., name), records) in &others {
+            rows.push(query_row(line, name, records));
+        }
+    }
+    rows
+}
+
+/// Groups of [`query_rows_from`]: version, kind, natural sort key, name.
+type GroupKey<'a> = (SparkLine, OpKind, (String, u64), &'a str);
+
+/// Every answer the oracle found wrong, warm-up excluded (like the verdict counts of
+/// [`query_rows_from`], so there are as many as the rows' `wrong` say), in history order.
+pub fn wrong_answers_from(history: &[OpRecord]) -> Vec<WrongAnswer> {
+    history
+        .iter()
+        .filter(|r| !r.warmup && r.verdict.as_deref() == Some("wrong"))
+        .map(|r| WrongAnswer {
+            version: r.version.to_string(),
+            name: r.name.clone(),
+            op: r.op,
+            diff: r.verdict_detail.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn query_row(line: SparkLine, name: &str, records: &[&OpRecord]) -> QueryRow {
+    let mut latencies: Vec<u64> = records.iter().map(|r| r.latency_us()).collect();
+    latencies.sort_unstable();
+    let outcome = |o: &str| records.iter().filter(|r| r.outcome == o).count() as u64;
+    let verdict = |v: &str| {
+        records
+            .iter()
+            .filter(|r| r.verdict.as_deref() == Some(v))
+            .count() as u64
+    };
+    let count = records.len() as u64;
+    let ok = outcome("ok");
+    let fail = outcome("fail");
+    QueryRow {
+        version: line.to_string(),
+        name: name.to_string(),
+        count,
+        ok,
+        fail,
+        info: count - ok - fail,
+        p50_ms: percentile_ms(&latencies, 0.50),
+        p95_ms: percentile_ms(&latencies, 0.95),
+        p99_ms: percentile_ms(&latencies, 0.99),
+        max_ms: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+        correct: verdict("correct"),
+        wrong: verdict("wrong"),
+        undetermined: verdict("undetermined"),
+    }
+}
+
+/// The nearest-rank percentile of sorted microseconds, in milliseconds (0 when empty).
+fn percentile_ms(sorted_us: &[u64], q: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted_us.len() as f64).ceil() as usize;
+    sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
+}
+
+/// Sort key that puts `q2` before `q10` (and `q14a` after `q14`).
+fn natural(name: &str) -> (String, u64) {
+    let digits: String = name.chars().filter(|c| c.is_ascii_digit()).collect();
+    let rest: String = name.chars().filter(|c| !c.is_ascii_digit()).collect();
+    (rest, digits.parse().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(op: u64, v: SparkLine, name: &str, latency_ms: u64, outcome: &str) -> OpRecord {
+        let kind = match name {
+            "write" => OpKind::Write,
+            "read-back" => OpKind::ReadBack,
+            _ => OpKind::Query,
+        };
+        OpRecord {
+            op,
+            kind,
+            version: v,
+            endpoint: "sc://127.0.0.1:15002".into(),
+            name: name.into(),
+            warmup: false,
+            intended_us: 1_000_000_000 + op * 1_000_000,
+            start_us: 1_000_000_000 + op * 1_000_000,
+            end_us: 1_000_000_000 + op * 1_000_000 + latency_ms * 1000,
+            outcome: outcome.into(),
+            error_class: None,
+            sql_state: None,
+            message: None,
+            rows: None,
+            checksum: None,
+            verdict: (kind == OpKind::Query && outcome == "ok").then(|| "correct".into()),
+            verdict_detail: None,
+            ids: None,
+        }
+    }
+
+    #[test]
+    fn percentiles_are_exact_nearest_rank_over_every_outcome() {
+        // q3 on 3.5.7: 1..=100 ms, one of them a failure; warm-up outliers are ignored.
+        let mut history: Vec<OpRecord> = (1..=100)
+            .map(|i| {
+                rec(
+                    i,
+                    SparkLine::V3_5,
+                    "q3",
+                    i,
+                    if i == 100 { "fail" } else { "ok" },
+                )
+            })
+            .collect();
+        let mut warm = rec(101, SparkLine::V3_5, "q3", 90_000, "ok");
+        warm.warmup = true;
+        history.push(warm);
+        let rows = query_rows_from(&history);
+        let q3 = &rows[0];
+        assert_eq!(
+            (q3.name.as_str(), q3.count, q3.ok, q3.fail),
+            ("q3", 100, 99, 1)
+        );
+        assert_eq!(
+            (q3.p50_ms, q3.p95_ms, q3.p99_ms, q3.max_ms),
+            (50.0, 95.0, 99.0, 100.0)
+        );
+        assert_eq!((q3.correct, q3.wrong), (99, 0));
+        // Four values: the median is the second.
+        let small: Vec<OpRecord> = [10, 40, 20, 30]
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| rec(i as u64, SparkLine::V4_1, "q7", *ms, "ok"))
+            .collect();
+        let q7 = &query_rows_from(&small)[0];
+        assert_eq!(
+            (q7.p50_ms, q7.p95_ms, q7.p99_ms, q7.max_ms),
+            (20.0, 40.0, 40.0, 40.0)
+        );
+    }
+
+    #[test]
+    fn rows_are_ordered_naturally_with_the_total_before_writes() {
+        let history = vec![
+            rec(1, SparkLine::V4_1, "q10", 30, "ok"),
+            rec(2, SparkLine::V3_5, "write", 5, "ok"),
+            rec(3, SparkLine::V3_5, "q10", 10, "info"),
+            rec(4, SparkLine::V3_5, "q2", 20, "ok"),
+            rec(5, SparkLine::V3_5, "read-back", 50, "ok"),
+        ];
+        let rows = query_rows_from(&history);
+        let names: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.version.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("3.5.7", "q2"),
+                ("3.5.7", "q10"),
+                ("3.5.7", ALL_QUERIES),
+                ("3.5.7", "write"),
+                ("3.5.7", "read-back"),
+                ("4.1.0", "q10"),
+                ("4.1.0", ALL_QUERIES),
+            ]
+        );
+        let total = &rows[2];
+        assert_eq!((total.count, total.ok, total.info), (2, 1, 1));
+        assert_eq!((total.p50_ms, total.max_ms), (10.0, 20.0));
+    }
+
+    #[test]
+    fn wrong_answers_and_timeline_come_from_the_history() {
+        let mut wrong = rec(7, SparkLine::V4_1, "q19", 120, "ok");
+        wrong.verdict = Some("wrong".into());
+        wrong.verdict_detail = Some("row 1: expected 3, got 4".into());
+        let mut warm_wrong = wrong.clone();
+        warm_wrong.warmup = true;
+        let history = vec![rec(9, SparkLine::V3_5, "q3", 5, "fail"), wrong, warm_wrong];
+        assert_eq!(
+            wrong_answers_from(&history),
+            [WrongAnswer {
+                version: "4.1.0".into(),
+                name: "q19".into(),
+                op: 7,
+                diff: "row 1: expected 3, got 4".into(),
+            }]
+        );
+        let timeline = timeline_from(&history, 1_000_000);
+        assert_eq!(timeline.len(), 3, "warm-up is on the timeline");
+        assert_eq!((timeline[0].t_ms, timeline[0].latency_ms), (7_000, 120.0));
+        assert_eq!(timeline[2].t_ms, 9_000);
+        assert_eq!(timeline[2].outcome, "fail");
+    }
+}
