@@ -13,9 +13,11 @@
 //! project has. Where something is missing the test prints SKIPPED loudly and returns, unless
 //! `CHAOS_E2E=require` (set by .ci/run), where it fails instead.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{chaos, ok, skip_unless_ready, wait_for, Down};
 
 use spark_chaos::paths::EnvHome;
 use spark_chaos::platform::local::env as chaos_env;
@@ -25,79 +27,9 @@ use spark_chaos::versions::SparkLine;
 
 const BASE_PORT: &str = "27000";
 
-fn chaos(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaos"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .expect("run chaos");
-    eprintln!(
-        "$ chaos {}\n  exit: {}\n  stdout: {}\n  stderr (tail): {}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout).trim_end(),
-        tail(&String::from_utf8_lossy(&out.stderr), 15)
-    );
-    out
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n  ")
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = chaos(home, args);
-    assert!(out.status.success(), "chaos {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn missing_prerequisite() -> Option<String> {
-    let java17 = spark_chaos::install::java::find_java17().is_err();
-    if java17 {
-        return Some("Java 17".into());
-    }
-    for tool in ["mvn", "go", "python3", "tar"] {
-        if !spark_chaos::install::steps::on_path(tool) {
-            return Some(tool.into());
-        }
-    }
-    if spark_chaos::install::postgres::find().is_none() && !nix::unistd::Uid::effective().is_root()
-    {
-        return Some("PostgreSQL (and not root, so it cannot be installed)".into());
-    }
-    None
-}
-
-/// Brings the environment down however the test ends.
-struct Down<'a>(&'a Path);
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = chaos(self.0, &["env", "down"]);
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    eprintln!("  ({what}: {:.1}s)", t.elapsed().as_secs_f64());
-}
-
 #[test]
 fn env_up_sql_restart_history_tpcds_load_and_down_leaves_nothing() {
-    if let Some(what) = missing_prerequisite() {
-        let msg = format!("SKIPPED env_up_sql_restart_history_tpcds_load_and_down_leaves_nothing: this machine lacks {what}");
-        if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
-            panic!("{msg} (and CHAOS_E2E=require)");
-        }
-        eprintln!("\n==================== {msg} ====================\n");
+    if skip_unless_ready("env_up_sql_restart_history_tpcds_load_and_down_leaves_nothing") {
         return;
     }
     let dir = tempfile::Builder::new()

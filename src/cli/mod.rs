@@ -14,6 +14,7 @@ mod scenario;
 use crate::exit;
 use crate::paths::{Cache, EnvHome};
 use crate::platform::local::env::{self, EnvError, UpOptions};
+use crate::platform::local::links;
 use crate::platform::local::plan::EnvSettings;
 use crate::platform::local::state::{EnvState, Phase};
 use crate::versions::SparkLine;
@@ -60,6 +61,9 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+    /// Compare Spark 3.5.7 and 4.1.0 on the running environment: every statement's outcome,
+    /// result and plan, differences classified by the migration-guide rule table.
+    Compat(scenario::CompatArgs),
     /// Install every component into the cache (pinned, idempotent); `env up` does this too.
     Setup(SetupArgs),
     /// Bring the local environment up or down, or show it.
@@ -274,6 +278,7 @@ pub fn main() -> ExitCode {
         Command::Validate { files } => scenario::validate(&files),
         Command::List { dir } => scenario::list(&dir),
         Command::Schema => scenario::schema(),
+        Command::Compat(a) => scenario::compat_cmd(&home, &cache, &a),
         Command::Env { command } => match command {
             EnvCommand::Up(a) => env_up(&home, &cache, &a),
             EnvCommand::Down { keep_data } => env_down(&home, keep_data),
@@ -490,14 +495,83 @@ fn env_status(home: &EnvHome, json: bool) -> Result<(), Failure> {
         let mut v = serde_json::to_value(&state).map_err(Failure::env)?;
         v["home"] = serde_json::json!(home.root());
         v["supervisor_alive"] = serde_json::json!(supervisor_alive);
+        v["links"] = serde_json::to_value(links::read_status(home.root())).map_err(Failure::env)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(Failure::env)?
         );
     } else {
         print!("{}", render_status(&state, supervisor_alive));
+        if supervisor_alive && state.phase != Phase::Stopped {
+            print!("{}", render_links(&links::read_status(home.root())));
+        }
     }
     Ok(())
+}
+
+/// The fault-proxy links: who talks to whom, traffic, and the faults in force.
+pub fn render_links(links: &[links::LinkStatus]) -> String {
+    if links.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = links
+        .iter()
+        .map(|l| {
+            let s = &l.stats;
+            vec![
+                l.id.clone(),
+                format!("{} -> {}", l.listen, l.upstream),
+                s.connections_accepted.to_string(),
+                format!(
+                    "{}/{}",
+                    human_bytes(s.upstream.bytes_written),
+                    human_bytes(s.downstream.bytes_written)
+                ),
+                if s.http.requests > 0 {
+                    format!(
+                        "{} req, {} answered by faults",
+                        s.http.requests, s.http.answered
+                    )
+                } else {
+                    "-".into()
+                },
+                if l.toxics.is_empty() {
+                    "-".into()
+                } else {
+                    l.toxics
+                        .iter()
+                        .map(|t| t.kind())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+                l.description.clone(),
+            ]
+        })
+        .collect();
+    format!(
+        "\n{}",
+        crate::text::table(
+            &[
+                "LINK",
+                "PORTS",
+                "CONNS",
+                "BYTES UP/DOWN",
+                "HTTP",
+                "FAULTS",
+                "CARRIES"
+            ],
+            &rows
+        )
+    )
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1}G", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1}M", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1}K", b as f64 / 1024.0),
+        b => format!("{b}B"),
+    }
 }
 
 /// Renders `env status` as a table for people.
@@ -545,27 +619,8 @@ pub fn render_status(state: &EnvState, supervisor_alive: bool) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate() {
-            widths[i] = widths[i].max(cell.len());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                let _ = write!(s, "{c:<w$}  ", w = widths[i]);
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let _ = writeln!(out, "{}", line(&header.map(String::from)));
-    for r in &rows {
-        let _ = writeln!(out, "{}", line(r));
-    }
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    out.push_str(&crate::text::table(&header, &rows));
     out
 }
 
@@ -598,9 +653,22 @@ fn sql(home: &EnvHome, a: &SqlArgs) -> Result<(), Failure> {
             crate::client::Session::connect(url, crate::client::SessionOptions::default())
                 .await
                 .map_err(Failure::env)?;
-        let result = session
-            .sql(&a.statement, a.timeout)
-            .await
+        let watch = async {
+            while !interrupted() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let result = tokio::select! {
+            r = session.sql(&a.statement, a.timeout) => r,
+            _ = watch => {
+                let _ = session.interrupt_all(Duration::from_secs(5)).await;
+                return Err(Failure {
+                    code: exit::INTERRUPTED,
+                    error: anyhow::anyhow!("interrupted; the statement was interrupted on the server"),
+                });
+            }
+        };
+        let result = result
             .map_err(|e| Failure {
                 code: exit::CHECK_INVALID,
                 error: anyhow::Error::new(e)

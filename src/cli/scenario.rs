@@ -22,6 +22,9 @@ pub struct RunArgs {
     /// Where reports go [default: the scenario's `report.dir`, `reports`].
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
+    /// Allocate the environment's ports upwards from here.
+    #[arg(long, default_value_t = 17000)]
+    pub base_port: u16,
 }
 
 fn say(line: &str) {
@@ -45,6 +48,7 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
         file: a.file.clone(),
         keep_env: a.keep_env,
         reports_dir: a.reports.clone(),
+        base_port: a.base_port,
         interrupted,
         say,
     };
@@ -120,4 +124,94 @@ pub fn list(dir: &Path) -> Result<(), Failure> {
 pub fn schema() -> Result<(), Failure> {
     print!("{}", crate::scenario::schema_json());
     Ok(())
+}
+
+/// Options of `compat`.
+#[derive(Debug, Args)]
+pub struct CompatArgs {
+    /// TPC-DS queries to compare: `all`, `quick`, `q3,q7`, or `none`.
+    #[arg(long, default_value = "all")]
+    pub queries: String,
+    /// Skip the behaviour-change probes.
+    #[arg(long)]
+    pub no_probes: bool,
+    /// Do not re-run differences under the rules' legacy settings.
+    #[arg(long)]
+    pub no_confirm: bool,
+    /// Do not compare physical plans.
+    #[arg(long)]
+    pub no_explain: bool,
+    /// The TPC-DS scale whose data set is registered (`chaos datagen --scale`).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Where to write compat.json and compat.md [default: reports/compat-<time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `chaos compat`: the differential report against the running environment.
+pub fn compat_cmd(home: &EnvHome, cache: &Cache, a: &CompatArgs) -> Result<(), Failure> {
+    use crate::check::Verdict;
+    use crate::compat;
+    let mut cfg = compat::CompatConfig::new(Cache::at(cache.root()));
+    cfg.statements = vec![];
+    if !a.no_probes {
+        cfg.statements.push(compat::StatementSet::Probes);
+    }
+    if a.queries != "none" {
+        cfg.statements.push(compat::StatementSet::Tpcds {
+            queries: a.queries.clone(),
+        });
+    }
+    cfg.confirm_rules = !a.no_confirm;
+    cfg.explain = !a.no_explain;
+    cfg.scale_db = crate::workload::tpcds::Scale::new(a.scale)
+        .map_err(Failure::input)?
+        .database();
+    let endpoints = compat::EnvEndpoints::from_home(home.root()).map_err(Failure::env)?;
+    let rt = super::runtime()?;
+    let progress = |line: &str| eprintln!("  {line}");
+    let report = rt
+        .block_on(compat::run(&endpoints, &cfg, &progress))
+        .map_err(Failure::env)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(crate::report::report_dir_name(
+            "compat",
+            crate::platform::local::state::now_ms(),
+        ))
+    });
+    std::fs::create_dir_all(&out).map_err(Failure::env)?;
+    let md = compat::render_markdown(&report);
+    std::fs::write(out.join("compat.md"), &md).map_err(Failure::env)?;
+    std::fs::write(
+        out.join("compat.json"),
+        serde_json::to_vec_pretty(&report).map_err(Failure::env)?,
+    )
+    .map_err(Failure::env)?;
+    print!("{md}");
+    let checks = compat::checks(&report);
+    let verdict = Verdict::merge_all(checks.iter().map(|c| c.verdict));
+    eprintln!(
+        "compatibility verdict: {verdict} (written to {})",
+        out.display()
+    );
+    match verdict {
+        Verdict::Valid => Ok(()),
+        v => Err(Failure {
+            code: if v == Verdict::Invalid {
+                exit::CHECK_INVALID
+            } else {
+                exit::CHECK_UNKNOWN
+            },
+            error: anyhow::anyhow!(
+                "{}",
+                checks
+                    .iter()
+                    .filter(|c| c.verdict != Verdict::Valid)
+                    .map(|c| format!("{}: {} ({})", c.check, c.verdict, c.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }),
+    }
 }

@@ -374,7 +374,7 @@ async fn run_statement(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let mut rerun = execute(ctx, target.line, target_url, st, &pairs, false).await;
-            notes.extend(rerun.notes.drain(..));
+            notes.append(&mut rerun.notes);
             let diff = classify::compare(&b.observed, &rerun.observed, &b.sql);
             rerun.observed.batches.clear();
             let vanished = diff.is_none();

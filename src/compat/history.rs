@@ -28,8 +28,11 @@ pub struct EventLogApp {
     pub version: String,
     /// The application id (the log's file name without codec extension).
     pub app_id: Option<String>,
-    /// The object key of the log.
+    /// The log: a file's key, or a rolling log directory's prefix (`…/eventlog_v2_<app>/`).
     pub key: Option<String>,
+    /// Every object of the log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
     /// Whether compat ran the application (else an existing log was used).
     pub made: bool,
     /// How making it went, for people.
@@ -51,6 +54,9 @@ pub struct HistoryCell {
     /// Where the log was copied to (cross-version cells).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copied_to: Option<String>,
+    /// The objects of the copy (deleted afterwards).
+    #[serde(skip)]
+    pub copied_objects: Vec<String>,
     /// The application appeared in the listing.
     pub listed: bool,
     /// Seconds until it did.
@@ -85,29 +91,96 @@ pub struct HistoryReport {
 /// Codec extensions Spark appends to event log names.
 const CODECS: [&str; 4] = [".zstd", ".lz4", ".snappy", ".lzf"];
 
-/// `3.5/events/local-123.zstd` → (`local-123.zstd`, `local-123`).
-pub(crate) fn log_names(key: &str) -> (String, String) {
-    let base = key.rsplit('/').next().unwrap_or(key).to_string();
-    let mut id = base.clone();
-    for c in CODECS {
-        if let Some(stripped) = id.strip_suffix(c) {
-            id = stripped.to_string();
-            break;
-        }
-    }
-    (base, id)
+/// One application's event log under a prefix: a single file (`local-123.zstd`) or a rolling
+/// log directory (`eventlog_v2_local-123/` holding `events_N_local-123[.codec]` files and an
+/// `appstatus_local-123[.inprogress]` marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogUnit {
+    /// The file or directory name directly under the prefix.
+    pub name: String,
+    /// Whether it is a rolling log directory.
+    pub dir: bool,
+    /// Every object key of the log.
+    pub keys: Vec<String>,
+    /// The application has finished (no `.inprogress` file or marker).
+    pub finished: bool,
+    /// The newest modification time of its objects.
+    pub last_modified: String,
 }
 
-/// Keys of finished single-file logs directly under `prefix`.
-fn finished_logs(objects: &[super::s3x::Obj], prefix: &str) -> Vec<(String, String)> {
-    objects
-        .iter()
-        .filter(|o| {
-            let rest = &o.key[prefix.len().min(o.key.len())..];
-            !rest.is_empty() && !rest.contains('/') && !rest.ends_with(".inprogress")
-        })
-        .map(|o| (o.key.clone(), o.last_modified.clone()))
-        .collect()
+impl LogUnit {
+    /// The application id: the name without codec extension or `eventlog_v2_` prefix.
+    pub fn app_id(&self) -> String {
+        if self.dir {
+            return self
+                .name
+                .strip_prefix("eventlog_v2_")
+                .unwrap_or(&self.name)
+                .to_string();
+        }
+        let mut id = self.name.as_str();
+        for c in CODECS {
+            if let Some(stripped) = id.strip_suffix(c) {
+                id = stripped;
+                break;
+            }
+        }
+        id.to_string()
+    }
+
+    /// The key of the log itself: the file, or the directory prefix.
+    pub fn path(&self, prefix: &str) -> String {
+        if self.dir {
+            format!("{prefix}{}/", self.name)
+        } else {
+            format!("{prefix}{}", self.name)
+        }
+    }
+}
+
+/// The event logs directly under `prefix`, by file or directory.
+pub(crate) fn log_units(objects: &[super::s3x::Obj], prefix: &str) -> Vec<LogUnit> {
+    let mut units: Vec<LogUnit> = Vec::new();
+    for o in objects {
+        let Some(rest) = o.key.strip_prefix(prefix) else {
+            continue;
+        };
+        let (name, dir) = match rest.split_once('/') {
+            Some((d, _)) => (d, true),
+            None => (rest, false),
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let i = match units.iter().position(|u| u.name == name && u.dir == dir) {
+            Some(i) => i,
+            None => {
+                units.push(LogUnit {
+                    name: name.to_string(),
+                    dir,
+                    keys: Vec::new(),
+                    finished: false,
+                    last_modified: String::new(),
+                });
+                units.len() - 1
+            }
+        };
+        let u = &mut units[i];
+        u.keys.push(o.key.clone());
+        if o.last_modified > u.last_modified {
+            u.last_modified = o.last_modified.clone();
+        }
+    }
+    for u in &mut units {
+        u.finished = if u.dir {
+            let base = |k: &String| k.rsplit('/').next().unwrap_or("").to_string();
+            u.keys.iter().map(base).any(|b| b.starts_with("appstatus_"))
+                && !u.keys.iter().any(|k| k.ends_with(".inprogress"))
+        } else {
+            !u.name.ends_with(".inprogress")
+        };
+    }
+    units
 }
 
 /// Runs `spark-sql` in local mode with the line's configuration; returns the new finished log.
@@ -121,6 +194,7 @@ async fn make_log(
         version: v.line.to_string(),
         app_id: None,
         key: None,
+        objects: Vec::new(),
         made: true,
         detail: String::new(),
         error: None,
@@ -187,12 +261,16 @@ async fn make_log(
         }
         Ok(Ok(out)) if !out.status.success() => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-            app.error = Some(format!(
-                "spark-sql exited with {}: {}",
-                out.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ));
+            // The first exception line says why; the last lines are only stack frames.
+            let why = stderr
+                .lines()
+                .find(|l| l.contains("Exception") || l.contains(" ERROR "))
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                });
+            app.error = Some(format!("spark-sql exited with {}: {why}", out.status));
             return app;
         }
         Ok(Ok(_)) => {}
@@ -209,14 +287,15 @@ async fn make_log(
             return app;
         }
     };
-    let new: Vec<(String, String)> = finished_logs(&after, &v.events_prefix)
+    let new = log_units(&after, &v.events_prefix)
         .into_iter()
-        .filter(|(k, _)| !before.contains(k))
-        .collect();
-    match new.into_iter().max_by(|a, b| a.1.cmp(&b.1)) {
-        Some((key, _)) => {
-            app.app_id = Some(log_names(&key).1);
-            app.key = Some(key);
+        .filter(|u| u.finished && u.keys.iter().all(|k| !before.contains(k)))
+        .max_by(|a, b| a.last_modified.cmp(&b.last_modified));
+    match new {
+        Some(unit) => {
+            app.app_id = Some(unit.app_id());
+            app.key = Some(unit.path(&v.events_prefix));
+            app.objects = unit.keys;
         }
         None => {
             app.error = Some(format!(
@@ -234,19 +313,21 @@ async fn existing_log(s3: &S3x, v: &VersionEndpoints) -> EventLogApp {
         version: v.line.to_string(),
         app_id: None,
         key: None,
+        objects: Vec::new(),
         made: false,
         detail: "newest finished log already in the prefix".into(),
         error: None,
     };
     match s3.list(&v.events_prefix).await {
-        Ok(objects) => match finished_logs(&objects, &v.events_prefix)
+        Ok(objects) => match log_units(&objects, &v.events_prefix)
             .into_iter()
-            .filter(|(k, _)| !log_names(k).0.starts_with("compat-"))
-            .max_by(|a, b| a.1.cmp(&b.1))
+            .filter(|u| u.finished && !u.name.starts_with("compat-"))
+            .max_by(|a, b| a.last_modified.cmp(&b.last_modified))
         {
-            Some((key, _)) => {
-                app.app_id = Some(log_names(&key).1);
-                app.key = Some(key);
+            Some(unit) => {
+                app.app_id = Some(unit.app_id());
+                app.key = Some(unit.path(&v.events_prefix));
+                app.objects = unit.keys;
             }
             None => {
                 app.error = Some(format!(
@@ -285,6 +366,20 @@ async fn wait_listed(
         Some(e) => format!("not listed within {budget:?}; last error: {e}"),
         None => format!("not listed within {budget:?}"),
     })
+}
+
+/// Polls a History Server until it no longer lists `app_id`.
+async fn wait_unlisted(history: &str, app_id: &str, budget: Duration) -> Result<(), String> {
+    let t = Instant::now();
+    while t.elapsed() < budget {
+        if let Ok(apps) = list_apps(history, Duration::from_secs(10)).await {
+            if !apps.iter().any(|(id, _)| id == app_id) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(format!("still listed after {budget:?}"))
 }
 
 /// Loads an application's jobs and environment from a History Server.
@@ -350,6 +445,15 @@ pub(crate) async fn run(
         }
     };
     let versions = [base, target];
+    // A Spark driver cannot start its event log without the directory (see the end).
+    for v in versions {
+        if let Err(e) = s3.keep_dir(&v.events_prefix).await {
+            report.notes.push(format!(
+                "could not make sure {} exists: {e}",
+                v.events_prefix
+            ));
+        }
+    }
     for v in versions {
         let app = if ctx.cfg.make_event_logs {
             progress(&format!(
@@ -378,6 +482,7 @@ pub(crate) async fn run(
                 log: log_version.line.to_string(),
                 app_id: app.app_id.clone(),
                 copied_to: None,
+                copied_objects: Vec::new(),
                 listed: false,
                 listed_after_secs: None,
                 reported_version: None,
@@ -400,18 +505,38 @@ pub(crate) async fn run(
                 continue;
             };
             if server.line != log_version.line {
-                let (base_name, _) = log_names(key);
-                let to = format!(
-                    "{}compat-{}-{}",
-                    server.events_prefix, ctx.run_id, base_name
-                );
-                match s3.copy(key, &to).await {
-                    Ok(_) => cell.copied_to = Some(to),
-                    Err(e) => {
-                        cell.error = Some(format!("copy the log: {e}"));
-                        report.matrix.push(cell);
-                        continue;
+                // `key` is the file, or the directory prefix ending in `/`.
+                let source_prefix = key.trim_end_matches('/');
+                let name = source_prefix.rsplit('/').next().unwrap_or(source_prefix);
+                let copy_name = if key.ends_with('/') {
+                    name.to_string()
+                } else {
+                    format!("compat-{}-{name}", ctx.run_id)
+                };
+                let dest = format!("{}{copy_name}", server.events_prefix);
+                let mut error = None;
+                for object in &app.objects {
+                    let to = format!("{dest}{}", &object[source_prefix.len()..]);
+                    match s3.copy(object, &to).await {
+                        Ok(_) => cell.copied_objects.push(to),
+                        Err(e) => {
+                            error = Some(format!("copy the log: {e}"));
+                            break;
+                        }
                     }
+                }
+                cell.copied_to = Some(if key.ends_with('/') {
+                    format!("{dest}/")
+                } else {
+                    dest
+                });
+                if let Some(e) = error {
+                    cell.error = Some(e);
+                    for to in &cell.copied_objects {
+                        let _ = s3.delete(to).await;
+                    }
+                    report.matrix.push(cell);
+                    continue;
                 }
             }
             match wait_listed(history, app_id, budget).await {
@@ -429,11 +554,21 @@ pub(crate) async fn run(
                 }
                 Err(e) => cell.error = Some(e),
             }
-            if let Some(to) = &cell.copied_to {
+            for to in &cell.copied_objects {
                 if let Err(e) = s3.delete(to).await {
                     report
                         .notes
                         .push(format!("could not delete the copied log {to}: {e}"));
+                }
+            }
+            // Until its next scans notice the deletion the History Server still lists the
+            // copy: wait, so that no foreign application is left listed after the run.
+            if !cell.copied_objects.is_empty() && cell.listed {
+                if let Err(e) = wait_unlisted(history, app_id, budget).await {
+                    report.notes.push(format!(
+                        "History Server {} still lists the deleted copy {app_id}: {e}",
+                        server.line
+                    ));
                 }
             }
             progress(&format!(
@@ -455,12 +590,22 @@ pub(crate) async fn run(
     }
     // The logs compat made are removed too: nothing of the run stays in the prefixes.
     for app in report.apps.iter().filter(|a| a.made) {
-        if let Some(key) = &app.key {
+        for key in &app.objects {
             if let Err(e) = s3.delete(key).await {
                 report
                     .notes
                     .push(format!("could not delete the event log {key}: {e}"));
             }
+        }
+    }
+    // Deleting the last object under a prefix makes the "directory" vanish for S3A, and a
+    // Spark driver (a restarting Connect server) then cannot start its event log.
+    for v in versions {
+        if let Err(e) = s3.keep_dir(&v.events_prefix).await {
+            report.notes.push(format!(
+                "could not restore the directory marker {}: {e}",
+                v.events_prefix
+            ));
         }
     }
     report

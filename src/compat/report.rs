@@ -46,18 +46,19 @@ fn tried(s: &StatementReport) -> String {
     if s.confirmations.is_empty() {
         return "none".into();
     }
-    s.confirmations
+    let labels: Vec<String> = s
+        .confirmations
         .iter()
-        .map(|c| {
-            let still = c
-                .difference
-                .as_ref()
-                .map(|d| d.describe())
-                .unwrap_or_else(|| "vanished".into());
-            format!("{} → {still}", c.rules.join(" + "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .map(|c| c.rules.join(" + "))
+        .collect();
+    match s.confirmations.iter().find(|c| c.vanished()) {
+        Some(c) => format!("{} (vanished under {})", labels.len(), c.rules.join(" + ")),
+        None => format!(
+            "{} re-runs, none made the difference vanish: {}",
+            labels.len(),
+            labels.join(", ")
+        ),
+    }
 }
 
 fn difference_text(s: &StatementReport) -> String {

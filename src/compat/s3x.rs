@@ -142,6 +142,17 @@ impl S3x {
             .map(|_| ())
     }
 
+    /// Makes sure a "directory" prefix (`3.5/events/`) still exists after objects under it
+    /// were deleted: puts the empty directory marker back when nothing is left. Spark's event
+    /// log writer refuses to start when its directory is missing, and S3A with Hadoop 3.3
+    /// deletes the marker `env up` created as soon as a file is written under it.
+    pub async fn keep_dir(&self, prefix: &str) -> Result<(), String> {
+        if self.list(prefix).await?.is_empty() {
+            self.put(prefix, Vec::new()).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes every object under `prefix`; returns how many.
     pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, String> {
         let objects = self.list(prefix).await?;

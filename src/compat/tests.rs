@@ -9,7 +9,8 @@ use arrow_schema::{Field, Schema};
 
 use super::classify::{classify, compare, filter_rows, schema_notes};
 use super::differential::{is_query, Summary};
-use super::history::log_names;
+use super::history::log_units;
+use super::s3x::Obj;
 use super::*;
 use crate::client::Outcome;
 
@@ -584,20 +585,63 @@ fn queries_are_told_from_other_statements() {
 }
 
 #[test]
-fn event_log_names_keep_the_codec_for_copies_and_strip_it_for_ids() {
+fn event_logs_are_single_files_or_rolling_directories() {
+    let obj = |key: &str, t: &str| Obj {
+        key: key.into(),
+        size: 1,
+        last_modified: t.into(),
+    };
+    let objects = [
+        obj(
+            "3.5/events/local-1732000000000.zstd",
+            "2025-01-01T00:00:01Z",
+        ),
+        obj(
+            "3.5/events/app-2025-0001.inprogress",
+            "2025-01-01T00:00:02Z",
+        ),
+        obj(
+            "4.1/events/eventlog_v2_local-17/events_1_local-17.zstd",
+            "2025-01-01T00:00:03Z",
+        ),
+        obj(
+            "4.1/events/eventlog_v2_local-17/appstatus_local-17",
+            "2025-01-01T00:00:04Z",
+        ),
+        obj(
+            "4.1/events/eventlog_v2_app-9/events_1_app-9.zstd",
+            "2025-01-01T00:00:05Z",
+        ),
+        obj(
+            "4.1/events/eventlog_v2_app-9/appstatus_app-9.inprogress",
+            "2025-01-01T00:00:06Z",
+        ),
+    ];
+    let v35 = log_units(&objects, "3.5/events/");
+    assert_eq!(v35.len(), 2);
+    assert!(!v35[0].dir && v35[0].finished);
+    assert_eq!(v35[0].app_id(), "local-1732000000000");
     assert_eq!(
-        log_names("3.5/events/local-1732000000000.zstd"),
-        (
-            "local-1732000000000.zstd".into(),
-            "local-1732000000000".into()
-        )
+        v35[0].path("3.5/events/"),
+        "3.5/events/local-1732000000000.zstd"
     );
+    assert!(
+        !v35[1].finished,
+        "an .inprogress file is a running application"
+    );
+    let v41 = log_units(&objects, "4.1/events/");
+    assert_eq!(v41.len(), 2);
+    assert!(v41[0].dir && v41[0].finished);
+    assert_eq!(v41[0].app_id(), "local-17");
+    assert_eq!(v41[0].keys.len(), 2);
+    assert_eq!(v41[0].last_modified, "2025-01-01T00:00:04Z");
     assert_eq!(
-        log_names("4.1/events/app-20250101000000-0000"),
-        (
-            "app-20250101000000-0000".into(),
-            "app-20250101000000-0000".into()
-        )
+        v41[0].path("4.1/events/"),
+        "4.1/events/eventlog_v2_local-17/"
+    );
+    assert!(
+        !v41[1].finished,
+        "an .inprogress status marker is a running application"
     );
 }
 
@@ -842,6 +886,7 @@ fn other_parts_turn_into_checks() {
             log: "4.1.0".into(),
             app_id: Some("local-1".into()),
             copied_to: Some("3.5/events/compat-r1-local-1".into()),
+            copied_objects: Vec::new(),
             listed: true,
             listed_after_secs: Some(2.0),
             reported_version: Some("4.1.0".into()),

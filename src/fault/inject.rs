@@ -421,7 +421,11 @@ pub fn inject(
 ) -> Result<FaultRecord, FaultError> {
     let view = EnvView::load(home)?;
     let ledger = Ledger::at(home.root());
-    let id = format!("f{}", ledger.read()?.next_id + 1);
+    // The id is reserved under the ledger's lock: concurrent injectors never share one.
+    let (id, _) = ledger.update(|l| {
+        l.next_id += 1;
+        format!("f{}", l.next_id)
+    })?;
     let resolved = match &spec.effect {
         Effect::Process(a) => resolve_process(&view, spec, *a)?,
         Effect::Link { kinds, toxic } => resolve_links(&view, spec, kinds, toxic)?,
@@ -441,7 +445,6 @@ pub fn inject(
     };
     // Written before it acts.
     let (_, generation) = ledger.update(|l| {
-        l.next_id += 1;
         l.entries.push(Entry {
             record: record.clone(),
             phase: Phase::Active,

@@ -347,6 +347,41 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_writers_never_lose_an_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let ledger = Ledger::at(dir.path());
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        ledger
+                            .update(|l| {
+                                l.next_id += 1;
+                                let id = format!("f{}", l.next_id);
+                                l.entries.push(Entry {
+                                    record: record(&id),
+                                    phase: Phase::Active,
+                                    actions: vec![],
+                                    owner: None,
+                                    heal_due_ms: None,
+                                });
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let l = Ledger::at(dir.path()).read().unwrap();
+        let mut ids: Vec<&str> = l.entries.iter().map(|e| e.record.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!((l.next_id, ids.len(), l.generation), (160, 160, 160));
+    }
+
+    #[test]
     fn a_dead_owner_is_recognised() {
         let mut me = Owner::me();
         assert!(me.alive());

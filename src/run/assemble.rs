@@ -38,6 +38,8 @@ pub struct Inputs<'a> {
     pub workload: Option<(u64, u64)>,
     /// Checks from outside the checkers (fault schedule, compatibility).
     pub extra_checks: Vec<CheckResult>,
+    /// Sections other modules rendered (compatibility).
+    pub sections: Vec<report::ExtraSection>,
     /// Findings in sentences.
     pub notes: Vec<String>,
     /// Components and their restarts during the run.
@@ -140,7 +142,7 @@ pub fn build(i: Inputs<'_>) -> RunReport {
         writes,
         timeline: report::timeline_from(i.history, i.started_ms),
         components: i.components,
-        sections: vec![],
+        sections: i.sections,
         notes,
         report_dir: i.report_dir.display().to_string(),
     }

@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub keep_env: bool,
     /// Override the scenario's report directory.
     pub reports_dir: Option<PathBuf>,
+    /// The environment's first port.
+    pub base_port: u16,
     /// Polled for Ctrl-C.
     pub interrupted: fn() -> bool,
     /// Progress lines for people.
@@ -148,12 +150,13 @@ fn formats(s: &Scenario) -> Vec<Format> {
 /// Brings up the environment the scenario needs; reuses a running one with the same settings.
 /// Returns whether this run started it.
 fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, String> {
-    let want = settings_for(s);
+    let want = EnvSettings {
+        base_port: o.base_port,
+        ..settings_for(s)
+    };
     if let Some(_state) = env::running_state(&o.home).map_err(|e| e.to_string())? {
         let plan = env::read_plan(&o.home).map_err(|e| e.to_string())?;
-        let mut have = plan.settings.clone();
-        have.base_port = want.base_port;
-        if have == want && !plan.links.is_empty() {
+        if plan.settings == want && !plan.links.is_empty() {
             (o.say)("    reusing the running environment (same settings)");
             return Ok(false);
         }
@@ -239,6 +242,7 @@ pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, Strin
         writes: &parts.writes,
         workload: parts.workload_span,
         extra_checks: parts.extra_checks.clone(),
+        sections: parts.sections.clone(),
         notes: parts.notes.clone(),
         components: parts.components.clone(),
         report_dir: &dir,
@@ -265,8 +269,71 @@ struct Parts {
     workload_span: Option<(u64, u64)>,
     fault_ids: Vec<String>,
     extra_checks: Vec<CheckResult>,
+    sections: Vec<report::ExtraSection>,
     notes: Vec<String>,
     components: Vec<report::ComponentRow>,
+}
+
+/// The compatibility part: every statement on both versions, classified by the rule table;
+/// coexistence, data compatibility, the History Server and client matrices.
+fn run_compat(
+    s: &Scenario,
+    o: &RunOptions,
+    dir: &Path,
+    phases: &mut Phases,
+    parts: &mut Parts,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), String> {
+    use crate::compat;
+    use crate::scenario::model::StatementSet;
+    let spec = s
+        .compat
+        .clone()
+        .ok_or("a compat scenario needs a [compat] table")?;
+    let mut cfg = compat::CompatConfig::new(Cache::at(o.cache.root()));
+    cfg.statements = spec
+        .statements
+        .iter()
+        .map(|st| match st {
+            StatementSet::Tpcds => compat::StatementSet::Tpcds {
+                queries: "all".into(),
+            },
+            StatementSet::Probes => compat::StatementSet::Probes,
+        })
+        .collect();
+    cfg.confirm_rules = spec.confirm_rules;
+    cfg.explain = spec.explain;
+    cfg.timeout = spec.timeout.get();
+    cfg.scale_db = tpcds::Scale::new(s.data.scale)
+        .map_err(|e| e.to_string())?
+        .database();
+    phases.begin(
+        "compat",
+        "the same statements on both versions, classified by the rule table",
+    );
+    let endpoints = compat::EnvEndpoints::from_home(o.home.root()).map_err(|e| e.to_string())?;
+    let say = o.say;
+    let progress = |line: &str| say(&format!("    {line}"));
+    let t0 = now_ms();
+    let report = rt
+        .block_on(compat::run(&endpoints, &cfg, &progress))
+        .map_err(|e| e.to_string())?;
+    parts.workload_span = None;
+    let json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    let _ = std::fs::write(
+        dir.join("compat.json"),
+        serde_json::to_vec_pretty(&json).unwrap_or_default(),
+    );
+    parts.sections.push(report::ExtraSection {
+        id: "compat".into(),
+        title: "Compatibility: Spark 3.5.7 vs 4.1.0".into(),
+        html: compat::render_html(&report),
+        markdown: compat::render_markdown(&report),
+        json,
+    });
+    parts.extra_checks.extend(compat::checks(&report));
+    phases.add("differential", t0, now_ms());
+    Ok(())
 }
 
 fn run_phases(
@@ -318,7 +385,8 @@ fn run_phases(
     let restarts_before = component_restarts(&o.home);
     let result = match s.kind {
         Kind::Chaos => run_workload(s, o, occurrences, dir, phases, parts, &plan, &rt),
-        Kind::Compat | Kind::Upgrade => Err(format!(
+        Kind::Compat => run_compat(s, o, dir, phases, parts, &rt),
+        Kind::Upgrade => Err(format!(
             "scenarios of kind `{}` are not supported by this build",
             s.kind.as_str()
         )),

@@ -70,7 +70,7 @@ impl Counters {
 
 /// Bytes through one flow. `bytes_written` counts bytes written to the destination socket;
 /// on the downstream flow of an HTTP proxy it includes the proxy's own answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FlowStats {
     /// Bytes read from the source.
     pub bytes_read: u64,
@@ -81,7 +81,7 @@ pub struct FlowStats {
 }
 
 /// What the HTTP mode did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HttpStats {
     /// Request heads seen.
     pub requests: u64,
@@ -96,7 +96,7 @@ pub struct HttpStats {
 }
 
 /// A snapshot of a proxy's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProxyStats {
     /// Connections accepted.
     pub connections_accepted: u64,

@@ -12,8 +12,39 @@ use super::plan::Plan;
 use crate::fault::ledger::{Action, Ledger};
 use crate::fault::proxy::{Proxy, ProxyHandle, ProxyOptions, ProxyStats, ToxicId, ToxicSpec};
 
+/// One link as `chaos env status` shows it (`faults/links.json`, rewritten every second).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkStatus {
+    /// The link id.
+    pub id: String,
+    /// Who talks to whom.
+    pub description: String,
+    /// The port clients use.
+    pub listen: u16,
+    /// The port it forwards to.
+    pub upstream: u16,
+    /// The toxics in force.
+    pub toxics: Vec<ToxicSpec>,
+    /// Its counters.
+    pub stats: ProxyStats,
+}
+
+/// The file the supervisor keeps the links' status in.
+pub fn status_file(home: &std::path::Path) -> std::path::PathBuf {
+    home.join("faults").join("links.json")
+}
+
+/// Reads the links' status (empty when there is none).
+pub fn read_status(home: &std::path::Path) -> Vec<LinkStatus> {
+    std::fs::read(status_file(home))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// The running proxies and the toxics applied to them.
 pub struct Links {
+    descriptions: BTreeMap<String, String>,
     proxies: BTreeMap<String, ProxyHandle>,
     /// (fault id, action index) → (link, toxic id).
     applied: BTreeMap<(String, usize), (String, ToxicId)>,
@@ -38,6 +69,11 @@ impl Links {
             proxies.insert(l.id.clone(), handle);
         }
         Ok(Links {
+            descriptions: plan
+                .links
+                .iter()
+                .map(|l| (l.id.clone(), l.description.clone()))
+                .collect(),
             proxies,
             applied: BTreeMap::new(),
             ledger: Ledger::at(&plan.home),
@@ -119,12 +155,30 @@ impl Links {
         log
     }
 
-    /// Per-link statistics.
-    pub fn stats(&self) -> BTreeMap<String, ProxyStats> {
+    /// Every link's status.
+    pub fn status(&self) -> Vec<LinkStatus> {
         self.proxies
             .iter()
-            .map(|(id, p)| (id.clone(), p.stats()))
+            .map(|(id, p)| LinkStatus {
+                id: id.clone(),
+                description: self.descriptions.get(id).cloned().unwrap_or_default(),
+                listen: p.local_addr().port(),
+                upstream: p.upstream().port(),
+                toxics: p.active(),
+                stats: p.stats(),
+            })
             .collect()
+    }
+
+    /// Writes [`Links::status`] to `faults/links.json` (atomically).
+    pub fn write_status(&self, home: &std::path::Path) -> std::io::Result<()> {
+        let path = status_file(home);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.status())?)?;
+        std::fs::rename(tmp, path)
     }
 
     /// Withdraws every toxic (so components stop cleanly) and returns.

@@ -504,6 +504,7 @@ impl Supervisor {
             self.log(line);
         }
         let mut reconcile_every = tokio::time::interval(LEDGER_POLL);
+        let mut last_link_status = Instant::now() - Duration::from_secs(2);
         self.flush();
         let (tx, mut rx) = mpsc::unbounded_channel::<ProbeResult>();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -590,6 +591,12 @@ impl Supervisor {
                 _ = reconcile_every.tick() => {
                     for line in links.reconcile().await {
                         self.log(line);
+                    }
+                    if last_link_status.elapsed() >= Duration::from_secs(1) {
+                        last_link_status = Instant::now();
+                        if let Err(e) = links.write_status(&self.plan.home) {
+                            self.log(format!("write link status: {e}"));
+                        }
                     }
                 }
                 _ = tokio::time::sleep(TICK) => {}

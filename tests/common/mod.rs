@@ -1,0 +1,86 @@
+//! Helpers shared by the end-to-end tests: running the `chaos` binary, waiting, skipping
+//! loudly where the machine lacks a prerequisite.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub fn chaos(home: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .expect("run chaos");
+    eprintln!(
+        "$ chaos {}\n  exit: {}\n  stdout: {}\n  stderr (tail): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        tail(&String::from_utf8_lossy(&out.stderr), 15)
+    );
+    out
+}
+
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n  ")
+}
+
+pub fn ok(home: &Path, args: &[&str]) -> String {
+    let out = chaos(home, args);
+    assert!(out.status.success(), "chaos {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn missing_prerequisite() -> Option<String> {
+    let java17 = spark_chaos::install::java::find_java17().is_err();
+    if java17 {
+        return Some("Java 17".into());
+    }
+    for tool in ["mvn", "go", "python3", "tar"] {
+        if !spark_chaos::install::steps::on_path(tool) {
+            return Some(tool.into());
+        }
+    }
+    if spark_chaos::install::postgres::find().is_none() && !nix::unistd::Uid::effective().is_root()
+    {
+        return Some("PostgreSQL (and not root, so it cannot be installed)".into());
+    }
+    None
+}
+
+/// Brings the environment down however the test ends.
+pub struct Down<'a>(pub &'a Path);
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = chaos(self.0, &["env", "down"]);
+    }
+}
+
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("  ({what}: {:.1}s)", t.elapsed().as_secs_f64());
+}
+
+/// Whether the test must skip (printed loudly); with `CHAOS_E2E=require` a missing
+/// prerequisite fails the test instead.
+pub fn skip_unless_ready(test: &str) -> bool {
+    let Some(what) = missing_prerequisite() else {
+        return false;
+    };
+    let msg = format!("SKIPPED {test}: this machine lacks {what}");
+    if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
+        panic!("{msg} (and CHAOS_E2E=require)");
+    }
+    eprintln!("\n==================== {msg} ====================\n");
+    true
+}

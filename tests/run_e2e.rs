@@ -1,0 +1,140 @@
+//! `chaos run scenarios/ci-smoke.toml` end to end on the `local` platform, for real (verified on
+//! this project's Linux machines: 2 cores, 24 GiB, Java 17): both Spark versions come up, TPC-DS
+//! sf0.1 is loaded, the quick queries and writes run for 75 s with a 15 s S3 blackhole, every
+//! check gets a verdict per version, and the reports (HTML, Markdown, JSON, JUnit, history,
+//! faults, logs) are written; the fault is healed and the environment the run started is gone.
+
+mod common;
+
+use std::path::Path;
+
+use common::{chaos, skip_unless_ready};
+use spark_chaos::check::Verdict;
+use spark_chaos::report::RunReport;
+
+fn only_dir(parent: &Path) -> std::path::PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one report directory expected: {dirs:?}");
+    dirs[0].clone()
+}
+
+#[test]
+fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
+    if skip_unless_ready("ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports") {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("chaos-run-")
+        .tempdir()
+        .unwrap();
+    let home = dir.path().join("env");
+    let reports = dir.path().join("reports");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci-smoke.toml");
+    let out = chaos(
+        &home,
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--base-port",
+            "29000",
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let code = out.status.code().expect("exit code");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+
+    let report_dir = only_dir(&reports);
+    for f in [
+        "report.html",
+        "summary.md",
+        "report.json",
+        "junit.xml",
+        "history.jsonl",
+        "faults.jsonl",
+    ] {
+        assert!(
+            report_dir.join(f).is_file(),
+            "{f} missing in {}",
+            report_dir.display()
+        );
+    }
+    assert!(report_dir.join("logs").join("supervisor.log").is_file());
+    let report: RunReport =
+        serde_json::from_slice(&std::fs::read(report_dir.join("report.json")).unwrap()).unwrap();
+    eprintln!(
+        "{}",
+        std::fs::read_to_string(report_dir.join("summary.md")).unwrap()
+    );
+
+    // The run completed, with the documented exit code for its verdict.
+    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
+    let expected_code = match report.verdict {
+        Verdict::Valid => 0,
+        Verdict::Invalid => 1,
+        Verdict::Unknown => 3,
+    };
+    assert_eq!(
+        code, expected_code,
+        "exit code vs verdict {}",
+        report.verdict
+    );
+    assert!(
+        stdout.contains("report.html"),
+        "the terminal summary names the report: {stdout}"
+    );
+
+    // Verdicts for both versions, and the planted-free truths of a healthy run.
+    for v in ["3.5.7", "4.1.0"] {
+        for check in [
+            "wrong_answers",
+            "availability_before",
+            "recovery_within",
+            "lost_writes",
+        ] {
+            let c = report
+                .checks
+                .iter()
+                .find(|c| c.check == check && c.version.as_deref() == Some(v))
+                .unwrap_or_else(|| panic!("no {check} verdict for {v}"));
+            eprintln!("{check} {v}: {} — {} ({})", c.verdict, c.observed, c.reason);
+        }
+        let wrong = report
+            .checks
+            .iter()
+            .find(|c| c.check == "wrong_answers" && c.version.as_deref() == Some(v))
+            .unwrap();
+        assert_ne!(
+            wrong.verdict,
+            Verdict::Invalid,
+            "a wrong answer on {v}: {}",
+            wrong.reason
+        );
+        assert!(
+            report.queries.iter().any(|q| q.version == v && q.ok > 0),
+            "no successful query on {v}"
+        );
+    }
+    assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
+    assert!(
+        report.faults[0].healed_ms.is_some(),
+        "the fault was not healed"
+    );
+    assert!(!report.timeline.is_empty());
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    assert!(junit.matches("<testcase").count() >= 8, "{junit}");
+    let html = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("ci-smoke"));
+
+    // The run started the environment, so it stopped it, and no fault is left.
+    assert!(spark_chaos::platform::local::env::processes_in(&home.join("work")).is_empty());
+    let ledger = spark_chaos::fault::ledger::Ledger::at(&home)
+        .read()
+        .unwrap();
+    assert_eq!(ledger.unhealed().count(), 0);
+}
