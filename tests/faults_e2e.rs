@@ -369,58 +369,22 @@ fn faults_act_as_independent_probes_see_and_heal_on_every_exit_path() {
     assert!(!procs::stopped(pid) && thrift_ok(ms35).is_ok());
 
     // 8. The harness SIGKILLed with four faults in force; the next command heals them.
-    let mut harnesses = vec![
-        spawn_chaos(
-            &home,
-            &[
-                "fault",
-                "inject",
-                "pause",
-                "--target",
-                "history@3.5.7",
-                "--for",
-                "10m",
-            ],
-        ),
-        spawn_chaos(
-            &home,
-            &[
-                "fault",
-                "inject",
-                "network-partition",
-                "--target",
-                "spark@3.5.7",
-                "--for",
-                "10m",
-            ],
-        ),
-        spawn_chaos(
-            &home,
-            &[
-                "fault",
-                "inject",
-                "latency",
-                "--target",
-                "metastore@3.5.7",
-                "-p",
-                "latency=4s",
-                "--for",
-                "10m",
-            ],
-        ),
-        spawn_chaos(
-            &home,
-            &[
-                "fault",
-                "inject",
-                "metastore-outage",
-                "--target",
-                "metastore@4.1.0",
-                "--for",
-                "10m",
-            ],
-        ),
+    // Each harness owns its fault (`--for`) and stays in the foreground until killed.
+    let held: [&[&str]; 4] = [
+        &["pause", "--target", "history@3.5.7"],
+        &["network-partition", "--target", "spark@3.5.7"],
+        &["latency", "--target", "metastore@3.5.7", "-p", "latency=4s"],
+        &["metastore-outage", "--target", "metastore@4.1.0"],
     ];
+    let mut harnesses: Vec<Child> = held
+        .iter()
+        .map(|args| {
+            let mut all = vec!["fault", "inject"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--for", "10m"]);
+            spawn_chaos(&home, &all)
+        })
+        .collect();
     wait_for("four faults in force", Duration::from_secs(60), || {
         unhealed(&home) == 4
     });
