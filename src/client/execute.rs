@@ -140,7 +140,8 @@ impl Drop for AbandonGuard<'_> {
     }
 }
 
-fn sql_plan(query: &str) -> pb::Plan {
+/// A plan whose root relation is the SQL statement `query`.
+pub(crate) fn sql_plan(query: &str) -> pb::Plan {
     pb::Plan {
         op_type: Some(pb::plan::OpType::Root(pb::Relation {
             common: None,

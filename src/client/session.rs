@@ -247,15 +247,9 @@ impl Session {
     /// Asks the server its Spark version (`AnalyzePlan` / `SparkVersion`): a cheap liveness probe.
     pub async fn ping(&self, deadline: impl Into<Deadline>) -> Result<String, ClientError> {
         let inner = &self.inner;
-        let request = pb::AnalyzePlanRequest {
-            session_id: inner.session_id.clone(),
-            client_observed_server_side_session_id: inner.observed(),
-            user_context: Some(inner.user_context()),
-            client_type: Some(inner.opts.client_type.clone()),
-            analyze: Some(pb::analyze_plan_request::Analyze::SparkVersion(
-                pb::analyze_plan_request::SparkVersion {},
-            )),
-        };
+        let request = inner.analyze_request(pb::analyze_plan_request::Analyze::SparkVersion(
+            pb::analyze_plan_request::SparkVersion {},
+        ));
         let action = "ask the server its Spark version";
         let mut stub = inner.stub();
         let response = inner
@@ -351,12 +345,7 @@ impl Session {
     /// call (`UNIMPLEMENTED`); there the session simply expires, and this returns `Ok`.
     pub async fn close(&self, deadline: impl Into<Deadline>) -> Result<(), ClientError> {
         let inner = &self.inner;
-        let request = pb::ReleaseSessionRequest {
-            session_id: inner.session_id.clone(),
-            user_context: Some(inner.user_context()),
-            client_type: Some(inner.opts.client_type.clone()),
-            allow_reconnect: false,
-        };
+        let request = inner.release_session_request();
         let mut stub = inner.stub();
         let deadline = deadline.into();
         let call = stub.release_session(inner.request(request));
@@ -502,6 +491,44 @@ impl Inner {
         }
     }
 
+    /// An `AnalyzePlan` request of this session.
+    pub(crate) fn analyze_request(
+        &self,
+        analyze: pb::analyze_plan_request::Analyze,
+    ) -> pb::AnalyzePlanRequest {
+        pb::AnalyzePlanRequest {
+            session_id: self.session_id.clone(),
+            client_observed_server_side_session_id: self.observed(),
+            user_context: Some(self.user_context()),
+            client_type: Some(self.opts.client_type.clone()),
+            analyze: Some(analyze),
+        }
+    }
+
+    /// A `ReleaseSession` request for this session (no reconnect).
+    pub(crate) fn release_session_request(&self) -> pb::ReleaseSessionRequest {
+        pb::ReleaseSessionRequest {
+            session_id: self.session_id.clone(),
+            user_context: Some(self.user_context()),
+            client_type: Some(self.opts.client_type.clone()),
+            allow_reconnect: false,
+        }
+    }
+
+    /// A `ReleaseExecute` request releasing all of an operation's responses.
+    pub(crate) fn release_execute_request(&self, operation_id: &str) -> pb::ReleaseExecuteRequest {
+        pb::ReleaseExecuteRequest {
+            session_id: self.session_id.clone(),
+            client_observed_server_side_session_id: self.observed(),
+            user_context: Some(self.user_context()),
+            operation_id: operation_id.to_string(),
+            client_type: Some(self.opts.client_type.clone()),
+            release: Some(pb::release_execute_request::Release::ReleaseAll(
+                pb::release_execute_request::ReleaseAll {},
+            )),
+        }
+    }
+
     fn config_request(&self, op: pb::config_request::operation::OpType) -> pb::ConfigRequest {
         pb::ConfigRequest {
             session_id: self.session_id.clone(),
@@ -609,16 +636,7 @@ impl Inner {
             return;
         };
         let inner = Arc::clone(self);
-        let request = pb::ReleaseExecuteRequest {
-            session_id: self.session_id.clone(),
-            client_observed_server_side_session_id: self.observed(),
-            user_context: Some(self.user_context()),
-            operation_id: operation_id.to_string(),
-            client_type: Some(self.opts.client_type.clone()),
-            release: Some(pb::release_execute_request::Release::ReleaseAll(
-                pb::release_execute_request::ReleaseAll {},
-            )),
-        };
+        let request = self.release_execute_request(operation_id);
         runtime.spawn(async move {
             let mut stub = inner.stub();
             let call = stub.release_execute(inner.request(request));

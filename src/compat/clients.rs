@@ -12,6 +12,7 @@ use spark_connect_proto as pb;
 
 use super::differential::{error_text, open};
 use super::endpoints::VersionEndpoints;
+use crate::client::execute::sql_plan;
 use crate::client::{ClientError, Deadline, InterruptReport, Session};
 
 /// What one RPC did on one server.
@@ -87,31 +88,13 @@ fn status_text(s: &tonic::Status) -> String {
     format!("{:?}: {message}", s.code())
 }
 
-fn sql_plan(query: &str) -> pb::Plan {
-    pb::Plan {
-        op_type: Some(pb::plan::OpType::Root(pb::Relation {
-            common: None,
-            rel_type: Some(pb::relation::RelType::Sql(pb::Sql {
-                query: query.to_string(),
-                ..Default::default()
-            })),
-        })),
-    }
-}
-
 async fn analyze(
     session: &Session,
     analyze: pb::analyze_plan_request::Analyze,
     timeout: Duration,
 ) -> Result<pb::AnalyzePlanResponse, String> {
     let inner = &session.inner;
-    let request = pb::AnalyzePlanRequest {
-        session_id: inner.session_id.clone(),
-        client_observed_server_side_session_id: inner.observed(),
-        user_context: Some(inner.user_context()),
-        client_type: Some(inner.opts.client_type.clone()),
-        analyze: Some(analyze),
-    };
+    let request = inner.analyze_request(analyze);
     let mut stub = inner.stub();
     match tokio::time::timeout(timeout, stub.analyze_plan(inner.request(request))).await {
         Ok(Ok(r)) => Ok(r.into_inner()),
@@ -228,16 +211,7 @@ async fn reattach(session: &Session, timeout: Duration) -> (RpcResult, RpcResult
         Ok(Err(e)) => failed(e),
         Err(_) => failed(format!("no result within {timeout:?}")),
     };
-    let release = pb::ReleaseExecuteRequest {
-        session_id: inner.session_id.clone(),
-        client_observed_server_side_session_id: inner.observed(),
-        user_context: Some(inner.user_context()),
-        operation_id,
-        client_type: Some(inner.opts.client_type.clone()),
-        release: Some(pb::release_execute_request::Release::ReleaseAll(
-            pb::release_execute_request::ReleaseAll {},
-        )),
-    };
+    let release = inner.release_execute_request(&operation_id);
     let mut stub = inner.stub();
     let released =
         match tokio::time::timeout(timeout, stub.release_execute(inner.request(release))).await {
@@ -420,12 +394,7 @@ async fn probe(url: &str, timeout: Duration) -> Vec<(&'static str, &'static str,
             (Err(_), _) => failed(format!("no answer within {timeout:?}")),
         },
     ));
-    let request = pb::ReleaseSessionRequest {
-        session_id: inner.session_id.clone(),
-        user_context: Some(inner.user_context()),
-        client_type: Some(inner.opts.client_type.clone()),
-        allow_reconnect: false,
-    };
+    let request = inner.release_session_request();
     let mut stub = inner.stub();
     out.push((
         "ReleaseSession",

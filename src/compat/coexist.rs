@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::differential::{error_text, open, Ctx};
-use super::endpoints::{EnvEndpoints, VersionEndpoints};
-use super::s3x::S3x;
+use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
 use crate::client::checksum::ResultChecksum;
 use crate::client::ChecksumOptions;
+use crate::probe::s3::S3;
 
 /// One table written by one version and read by the other.
 #[derive(Debug, Clone, Serialize)]
@@ -257,7 +257,7 @@ pub(crate) async fn list_apps(
 }
 
 async fn prefix_check(
-    s3: Option<&S3x>,
+    s3: Option<&S3>,
     v: &VersionEndpoints,
     timeout: Duration,
 ) -> EventLogPrefixCheck {
@@ -273,7 +273,7 @@ async fn prefix_check(
     match s3 {
         Some(s3) => match s3.list(&v.events_prefix).await {
             Ok(objects) => check.objects = Some(objects.len()),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(s3_text(&e)),
         },
         None => errors.push("no S3 client".into()),
     }
@@ -373,7 +373,7 @@ pub(crate) async fn run(
         isolation.len()
     ));
 
-    let s3 = S3x::new(env).ok();
+    let s3 = env.s3().ok();
     let mut event_logs = Vec::new();
     for v in [base, target] {
         event_logs.push(prefix_check(s3.as_ref(), v, timeout).await);

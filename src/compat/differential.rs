@@ -6,11 +6,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use super::classify::{self, Class, Confirmation, Difference, Observed};
-use super::endpoints::{EnvEndpoints, VersionEndpoints};
+use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
 use super::plan::{plan_features, PlanComparison, PlanFeatures};
 use super::probes::{substitute, ProbeSuite};
 use super::rules::{Rule, RuleTable};
-use super::s3x::S3x;
 use super::{
     clients, coexist, history, CompatConfig, CompatError, CompatReport, ReportOptions, StatementSet,
 };
@@ -652,13 +651,14 @@ pub(crate) async fn run_all(
             ));
         }
     }
-    match S3x::new(env) {
+    match env.s3() {
         Ok(s3) => {
             let prefix = format!("compat/{run_id}/");
             if let Err(e) = s3.delete_prefix(&prefix).await {
                 notes.push(format!(
-                    "could not delete s3://{}/{prefix}: {e}",
-                    env.bucket
+                    "could not delete s3://{}/{prefix}: {}",
+                    env.bucket,
+                    s3_text(&e)
                 ));
             }
         }

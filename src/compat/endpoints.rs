@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -12,6 +13,7 @@ use super::CompatError;
 use crate::paths::EnvHome;
 use crate::platform::local::env as local_env;
 use crate::platform::local::plan::{Plan, Role};
+use crate::probe::s3::{S3Error, S3};
 use crate::versions::SparkLine;
 
 /// Endpoints of one Spark version of the environment.
@@ -71,7 +73,32 @@ impl fmt::Debug for EnvEndpoints {
     }
 }
 
+/// An S3 error with its causes, as compat reports it.
+pub(crate) fn s3_text(e: &S3Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 impl EnvEndpoints {
+    /// An S3 client for the environment's bucket; requests time out after 60 s (event logs
+    /// are read and written whole).
+    pub(crate) fn s3(&self) -> Result<S3, String> {
+        S3::with_timeout(
+            &self.s3_endpoint,
+            &self.bucket,
+            &self.s3_access_key,
+            &self.s3_secret_key,
+            Duration::from_secs(60),
+        )
+        .map_err(|e| s3_text(&e))
+    }
+
     /// Reads the endpoints of the environment whose home is `home`; fails when it is not
     /// running or its files cannot be read.
     pub fn from_home(home: &Path) -> Result<Self, CompatError> {

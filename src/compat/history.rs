@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::coexist::list_apps;
 use super::differential::Ctx;
-use super::endpoints::{EnvEndpoints, VersionEndpoints};
-use super::s3x::S3x;
+use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
+use crate::probe::s3::{Object, S3};
 
 /// The finished event log used for one version.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +40,44 @@ pub struct EventLogApp {
     /// Why there is no log, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl EventLogApp {
+    /// No log yet for `v`.
+    fn new(v: &VersionEndpoints, made: bool, detail: &str) -> Self {
+        Self {
+            version: v.line.to_string(),
+            app_id: None,
+            key: None,
+            objects: Vec::new(),
+            made,
+            detail: detail.to_string(),
+            error: None,
+        }
+    }
+
+    /// Takes the newest finished log among `objects` under `prefix` that `keep` accepts; when
+    /// there is none, `missing` is the error.
+    fn take_newest(
+        &mut self,
+        objects: &[Object],
+        prefix: &str,
+        keep: impl Fn(&LogUnit) -> bool,
+        missing: String,
+    ) {
+        let newest = log_units(objects, prefix)
+            .into_iter()
+            .filter(|u| u.finished && keep(u))
+            .max_by(|a, b| a.last_modified.cmp(&b.last_modified));
+        match newest {
+            Some(unit) => {
+                self.app_id = Some(unit.app_id());
+                self.key = Some(unit.path(prefix));
+                self.objects = unit.keys;
+            }
+            None => self.error = Some(missing),
+        }
+    }
 }
 
 /// One History Server asked about one version's event log.
@@ -139,7 +177,7 @@ impl LogUnit {
 }
 
 /// The event logs directly under `prefix`, by file or directory.
-pub(crate) fn log_units(objects: &[super::s3x::Obj], prefix: &str) -> Vec<LogUnit> {
+pub(crate) fn log_units(objects: &[Object], prefix: &str) -> Vec<LogUnit> {
     let mut units: Vec<LogUnit> = Vec::new();
     for o in objects {
         let Some(rest) = o.key.strip_prefix(prefix) else {
@@ -184,21 +222,8 @@ pub(crate) fn log_units(objects: &[super::s3x::Obj], prefix: &str) -> Vec<LogUni
 }
 
 /// Runs `spark-sql` in local mode with the line's configuration; returns the new finished log.
-async fn make_log(
-    env: &EnvEndpoints,
-    s3: &S3x,
-    v: &VersionEndpoints,
-    ctx: &Ctx<'_>,
-) -> EventLogApp {
-    let mut app = EventLogApp {
-        version: v.line.to_string(),
-        app_id: None,
-        key: None,
-        objects: Vec::new(),
-        made: true,
-        detail: String::new(),
-        error: None,
-    };
+async fn make_log(env: &EnvEndpoints, s3: &S3, v: &VersionEndpoints, ctx: &Ctx<'_>) -> EventLogApp {
+    let mut app = EventLogApp::new(v, true, "");
     let Some(spark_home) = v.spark_env.get("SPARK_HOME") else {
         app.error = Some("the plan gives no SPARK_HOME for this version".into());
         return app;
@@ -206,7 +231,7 @@ async fn make_log(
     let before: BTreeSet<String> = match s3.list(&v.events_prefix).await {
         Ok(objects) => objects.into_iter().map(|o| o.key).collect(),
         Err(e) => {
-            app.error = Some(e);
+            app.error = Some(s3_text(&e));
             return app;
         }
     };
@@ -283,60 +308,33 @@ async fn make_log(
     let after = match s3.list(&v.events_prefix).await {
         Ok(objects) => objects,
         Err(e) => {
-            app.error = Some(e);
+            app.error = Some(s3_text(&e));
             return app;
         }
     };
-    let new = log_units(&after, &v.events_prefix)
-        .into_iter()
-        .filter(|u| u.finished && u.keys.iter().all(|k| !before.contains(k)))
-        .max_by(|a, b| a.last_modified.cmp(&b.last_modified));
-    match new {
-        Some(unit) => {
-            app.app_id = Some(unit.app_id());
-            app.key = Some(unit.path(&v.events_prefix));
-            app.objects = unit.keys;
-        }
-        None => {
-            app.error = Some(format!(
-                "no new finished event log under {}",
-                v.events_prefix
-            ))
-        }
-    }
+    app.take_newest(
+        &after,
+        &v.events_prefix,
+        |u| u.keys.iter().all(|k| !before.contains(k)),
+        format!("no new finished event log under {}", v.events_prefix),
+    );
     app
 }
 
 /// The newest finished log already under the version's prefix.
-async fn existing_log(s3: &S3x, v: &VersionEndpoints) -> EventLogApp {
-    let mut app = EventLogApp {
-        version: v.line.to_string(),
-        app_id: None,
-        key: None,
-        objects: Vec::new(),
-        made: false,
-        detail: "newest finished log already in the prefix".into(),
-        error: None,
-    };
+async fn existing_log(s3: &S3, v: &VersionEndpoints) -> EventLogApp {
+    let mut app = EventLogApp::new(v, false, "newest finished log already in the prefix");
     match s3.list(&v.events_prefix).await {
-        Ok(objects) => match log_units(&objects, &v.events_prefix)
-            .into_iter()
-            .filter(|u| u.finished && !u.name.starts_with("compat-"))
-            .max_by(|a, b| a.last_modified.cmp(&b.last_modified))
-        {
-            Some(unit) => {
-                app.app_id = Some(unit.app_id());
-                app.key = Some(unit.path(&v.events_prefix));
-                app.objects = unit.keys;
-            }
-            None => {
-                app.error = Some(format!(
+        Ok(objects) => app.take_newest(
+            &objects,
+            &v.events_prefix,
+            |u| !u.name.starts_with("compat-"),
+            format!(
                 "no finished event log under {} (a Connect server's log is written when it stops)",
                 v.events_prefix
-            ))
-            }
-        },
-        Err(e) => app.error = Some(e),
+            ),
+        ),
+        Err(e) => app.error = Some(s3_text(&e)),
     }
     app
 }
@@ -437,7 +435,7 @@ pub(crate) async fn run(
         matrix: Vec::new(),
         notes: Vec::new(),
     };
-    let s3 = match S3x::new(env) {
+    let s3 = match env.s3() {
         Ok(s3) => s3,
         Err(e) => {
             report.notes.push(format!("no S3 client: {e}"));
@@ -449,8 +447,9 @@ pub(crate) async fn run(
     for v in versions {
         if let Err(e) = s3.keep_dir(&v.events_prefix).await {
             report.notes.push(format!(
-                "could not make sure {} exists: {e}",
-                v.events_prefix
+                "could not make sure {} exists: {}",
+                v.events_prefix,
+                s3_text(&e)
             ));
         }
     }
@@ -520,7 +519,7 @@ pub(crate) async fn run(
                     match s3.copy(object, &to).await {
                         Ok(_) => cell.copied_objects.push(to),
                         Err(e) => {
-                            error = Some(format!("copy the log: {e}"));
+                            error = Some(format!("copy the log: {}", s3_text(&e)));
                             break;
                         }
                     }
@@ -556,9 +555,10 @@ pub(crate) async fn run(
             }
             for to in &cell.copied_objects {
                 if let Err(e) = s3.delete(to).await {
-                    report
-                        .notes
-                        .push(format!("could not delete the copied log {to}: {e}"));
+                    report.notes.push(format!(
+                        "could not delete the copied log {to}: {}",
+                        s3_text(&e)
+                    ));
                 }
             }
             // Until its next scans notice the deletion the History Server still lists the
@@ -592,9 +592,10 @@ pub(crate) async fn run(
     for app in report.apps.iter().filter(|a| a.made) {
         for key in &app.objects {
             if let Err(e) = s3.delete(key).await {
-                report
-                    .notes
-                    .push(format!("could not delete the event log {key}: {e}"));
+                report.notes.push(format!(
+                    "could not delete the event log {key}: {}",
+                    s3_text(&e)
+                ));
             }
         }
     }
@@ -603,8 +604,9 @@ pub(crate) async fn run(
     for v in versions {
         if let Err(e) = s3.keep_dir(&v.events_prefix).await {
             report.notes.push(format!(
-                "could not restore the directory marker {}: {e}",
-                v.events_prefix
+                "could not restore the directory marker {}: {}",
+                v.events_prefix,
+                s3_text(&e)
             ));
         }
     }

@@ -27,7 +27,7 @@
 //! Layout: [`endpoints`] (finding a running environment), [`rules`] and [`probes`] (the data
 //! files), `classify` (pure comparison and classification), `plan` (pure plan features),
 //! `differential`, `coexist`, `history`, `clients` (the live parts), `report` (HTML,
-//! Markdown, checks), `s3x` (S3 get/copy/delete for scratch data).
+//! Markdown, checks). S3 goes through [`crate::probe::s3`].
 //!
 //! Everything the run creates is named after its run id (`compat_<run>` databases,
 //! `s3a://<bucket>/compat/<run>/`, copied event logs) and removed at the end; what could not be
@@ -43,7 +43,6 @@ mod plan;
 pub mod probes;
 mod report;
 pub mod rules;
-mod s3x;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::classify::Class;
+use super::clients::RpcRow;
 use super::differential::StatementReport;
 use super::CompatReport;
 use crate::check::model::{CheckResult, Verdict};
@@ -68,6 +69,77 @@ fn difference_text(s: &StatementReport) -> String {
         .unwrap_or_default()
 }
 
+/// The summary sentence of both formats: `code` and `bold` are the markup's opening and
+/// closing tags, `esc` escapes text, `expected_note` follows the expected count.
+fn summary_sentence(
+    r: &CompatReport,
+    esc: fn(&str) -> String,
+    (c0, c1): (&str, &str),
+    (b0, b1): (&str, &str),
+    expected_note: &str,
+) -> String {
+    let s = &r.summary;
+    format!(
+        "Run {c0}{}{c1} started {}, took {:.0}s. {} statements: {b0}{} identical{b1}, \
+         {b0}{} expected{b1}{expected_note}, {b0}{} unexplained{b1}, {} undetermined; plans \
+         differ for {}.",
+        esc(&r.run_id),
+        esc(&r.started_at),
+        r.took_secs,
+        s.statements,
+        s.identical,
+        s.expected,
+        s.unexplained,
+        s.undetermined,
+        s.plan_differences
+    )
+}
+
+/// A count, `?` when unknown.
+fn count(n: Option<usize>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_else(|| "?".into())
+}
+
+/// One version's cell of a client matrix row.
+fn rpc_cell(row: &RpcRow, version: &str) -> String {
+    row.results
+        .get(version)
+        .map(|x| format!("{}: {}", if x.ok { "ok" } else { "FAILED" }, x.detail))
+        .unwrap_or_default()
+}
+
+/// Writes `start`, then each item between `before` and `after`, then `end`.
+fn line<T: std::fmt::Display>(
+    out: &mut String,
+    start: &str,
+    items: impl IntoIterator<Item = T>,
+    before: &str,
+    after: &str,
+    end: &str,
+) {
+    out.push_str(start);
+    for x in items {
+        let _ = write!(out, "{before}{x}{after}");
+    }
+    out.push_str(end);
+}
+
+/// Opens an HTML table of `class` with its header row.
+fn html_head(h: &mut String, class: &str, headers: &[&str]) {
+    let start = format!("<table class=\"{class}\"><tr>");
+    line(h, &start, headers, "<th>", "</th>", "</tr>\n");
+}
+
+/// One HTML table row of cells already in HTML.
+fn html_row(h: &mut String, cells: &[String]) {
+    line(h, "<tr>", cells, "<td>", "</td>", "</tr>\n");
+}
+
+/// A statement's id and title, as an HTML cell.
+fn html_statement(st: &StatementReport) -> String {
+    format!("<code>{}</code> <small>{}</small>", e(&st.id), e(&st.title))
+}
+
 /// The report as an HTML fragment (no `<html>`): summary, statements grouped unexplained /
 /// expected by rule / undetermined / identical, the rule table, and the other parts.
 pub fn render_html(r: &CompatReport) -> String {
@@ -82,40 +154,39 @@ pub fn render_html(r: &CompatReport) -> String {
     );
     let _ = writeln!(
         h,
-        "<p>Run <code>{}</code> started {}, took {:.0}s. {} statements: <b>{} identical</b>, \
-         <b>{} expected</b> (a legacy setting makes the difference vanish), <b>{} unexplained</b>, \
-         {} undetermined; plans differ for {}.</p>",
-        e(&r.run_id),
-        e(&r.started_at),
-        r.took_secs,
-        s.statements,
-        s.identical,
-        s.expected,
-        s.unexplained,
-        s.undetermined,
-        s.plan_differences
+        "<p>{}</p>",
+        summary_sentence(
+            r,
+            e,
+            ("<code>", "</code>"),
+            ("<b>", "</b>"),
+            " (a legacy setting makes the difference vanish)"
+        )
     );
 
     let _ = writeln!(h, "<h3>Unexplained ({})</h3>", g.unexplained.len());
     if g.unexplained.is_empty() {
         h.push_str("<p>None.</p>\n");
     } else {
-        h.push_str(
-            "<table class=\"unexplained\"><tr><th>statement</th><th>3.5.7</th><th>4.1.0</th>\
-             <th>difference</th><th>rules tried</th></tr>\n",
+        html_head(
+            &mut h,
+            "unexplained",
+            &["statement", "3.5.7", "4.1.0", "difference", "rules tried"],
         );
         for st in &g.unexplained {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code> <small>{}</small><br><code>{}</code></td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&st.id),
-                e(&st.title),
-                e(&clip(&st.sql, 200)),
-                e(&st.baseline.brief()),
-                e(&st.target.brief()),
-                e(&difference_text(st)),
-                e(&tried(st))
+            html_row(
+                &mut h,
+                &[
+                    format!(
+                        "{}<br><code>{}</code>",
+                        html_statement(st),
+                        e(&clip(&st.sql, 200))
+                    ),
+                    e(&st.baseline.brief()),
+                    e(&st.target.brief()),
+                    e(&difference_text(st)),
+                    e(&tried(st)),
+                ],
             );
         }
         h.push_str("</table>\n");
@@ -134,9 +205,16 @@ pub fn render_html(r: &CompatReport) -> String {
             })
             .collect();
         let _ = writeln!(h, "<h4>{}</h4>", e(&titles.join(" + ")));
-        h.push_str(
-            "<table class=\"expected\"><tr><th>statement</th><th>3.5.7</th><th>4.1.0</th>\
-             <th>4.1.0 with the legacy settings</th><th>difference</th></tr>\n",
+        html_head(
+            &mut h,
+            "expected",
+            &[
+                "statement",
+                "3.5.7",
+                "4.1.0",
+                "4.1.0 with the legacy settings",
+                "difference",
+            ],
         );
         for st in sts {
             let legacy = st
@@ -149,16 +227,15 @@ pub fn render_html(r: &CompatReport) -> String {
                     format!("{} [{}]", c.observed.brief(), settings.join(", "))
                 })
                 .unwrap_or_default();
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code> <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td></tr>",
-                e(&st.id),
-                e(&st.title),
-                e(&st.baseline.brief()),
-                e(&st.target.brief()),
-                e(&legacy),
-                e(&difference_text(st))
+            html_row(
+                &mut h,
+                &[
+                    html_statement(st),
+                    e(&st.baseline.brief()),
+                    e(&st.target.brief()),
+                    e(&legacy),
+                    e(&difference_text(st)),
+                ],
             );
         }
         h.push_str("</table>\n");
@@ -166,13 +243,14 @@ pub fn render_html(r: &CompatReport) -> String {
 
     if !g.undetermined.is_empty() {
         let _ = writeln!(h, "<h3>Undetermined ({})</h3>", g.undetermined.len());
-        h.push_str("<table class=\"undetermined\"><tr><th>statement</th><th>why</th></tr>\n");
+        html_head(&mut h, "undetermined", &["statement", "why"]);
         for st in &g.undetermined {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                e(&st.id),
-                e(&difference_text(st))
+            html_row(
+                &mut h,
+                &[
+                    format!("<code>{}</code>", e(&st.id)),
+                    e(&difference_text(st)),
+                ],
             );
         }
         h.push_str("</table>\n");
@@ -180,26 +258,31 @@ pub fn render_html(r: &CompatReport) -> String {
 
     let _ = writeln!(h, "<h3>Identical ({})</h3>", g.identical.len());
     if !g.identical.is_empty() {
-        h.push_str(
-            "<table class=\"identical\"><tr><th>statement</th><th>outcome</th><th>notes</th></tr>\n",
-        );
+        html_head(&mut h, "identical", &["statement", "outcome", "notes"]);
         for st in &g.identical {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code> <small>{}</small></td><td>{}</td><td>{}</td></tr>",
-                e(&st.id),
-                e(&st.title),
-                e(&st.baseline.brief()),
-                e(&st.notes.join("; "))
+            html_row(
+                &mut h,
+                &[
+                    html_statement(st),
+                    e(&st.baseline.brief()),
+                    e(&st.notes.join("; ")),
+                ],
             );
         }
         h.push_str("</table>\n");
     }
 
-    h.push_str(
-        "<h3>Rule table</h3>\n<table class=\"rules\"><tr><th>rule</th><th>source</th>\
-                <th>legacy settings (4.1.0 default / 3.5.7 value)</th><th>key defined on 4.1.0</th>\
-                <th>confirmed for</th></tr>\n",
+    h.push_str("<h3>Rule table</h3>\n");
+    html_head(
+        &mut h,
+        "rules",
+        &[
+            "rule",
+            "source",
+            "legacy settings (4.1.0 default / 3.5.7 value)",
+            "key defined on 4.1.0",
+            "confirmed for",
+        ],
     );
     for x in &r.rules {
         let settings: Vec<String> = x
@@ -215,15 +298,15 @@ pub fn render_html(r: &CompatReport) -> String {
                 )
             })
             .collect();
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(&x.rule.id),
-            e(&x.rule.title),
-            e(&x.rule.source),
-            e(&settings.join("; ")),
-            if x.verified { "yes" } else { "NO" },
-            e(&x.confirmed_for.join(", "))
+        html_row(
+            &mut h,
+            &[
+                format!("<code>{}</code> {}", e(&x.rule.id), e(&x.rule.title)),
+                e(&x.rule.source),
+                e(&settings.join("; ")),
+                (if x.verified { "yes" } else { "NO" }).to_string(),
+                e(&x.confirmed_for.join(", ")),
+            ],
         );
     }
     h.push_str("</table>\n");
@@ -231,73 +314,98 @@ pub fn render_html(r: &CompatReport) -> String {
     if let Some(c) = &r.coexistence {
         let _ = writeln!(
             h,
-            "<h3>Data compatibility</h3>\n<p>Scratch prefix <code>{}</code>.</p>\n\
-             <table class=\"data\"><tr><th>table</th><th>written by</th><th>read by</th>\
-             <th>status</th><th>written</th><th>read</th><th>error</th></tr>",
+            "<h3>Data compatibility</h3>\n<p>Scratch prefix <code>{}</code>.</p>",
             e(&c.scratch_prefix)
         );
+        html_head(
+            &mut h,
+            "data",
+            &[
+                "table",
+                "written by",
+                "read by",
+                "status",
+                "written",
+                "read",
+                "error",
+            ],
+        );
         for d in &c.data {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&d.kind),
-                e(&d.writer),
-                e(&d.reader),
-                e(&d.status),
-                e(&d.written.as_ref().map(|w| w.to_string()).unwrap_or_default()),
-                e(&d.read.as_ref().map(|w| w.to_string()).unwrap_or_default()),
-                e(d.error.as_deref().unwrap_or(""))
+            html_row(
+                &mut h,
+                &[
+                    e(&d.kind),
+                    e(&d.writer),
+                    e(&d.reader),
+                    e(&d.status),
+                    e(&d.written
+                        .as_ref()
+                        .map(|w| w.to_string())
+                        .unwrap_or_default()),
+                    e(&d.read.as_ref().map(|w| w.to_string()).unwrap_or_default()),
+                    e(d.error.as_deref().unwrap_or("")),
+                ],
             );
         }
-        h.push_str(
-            "</table>\n<h3>Metastore isolation</h3>\n<table class=\"isolation\"><tr>\
-                    <th>metastore</th><th>table</th><th>created by</th><th>should hold</th>\
-                    <th>holds</th></tr>\n",
+        h.push_str("</table>\n<h3>Metastore isolation</h3>\n");
+        html_head(
+            &mut h,
+            "isolation",
+            &["metastore", "table", "created by", "should hold", "holds"],
         );
         for i in &c.isolation {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&i.metastore),
-                e(&i.table),
-                e(&i.created_by),
-                i.expected_present,
-                e(&match (i.present, &i.error) {
-                    (Some(p), _) => p.to_string(),
-                    (None, Some(err)) => format!("unknown: {err}"),
-                    (None, None) => "unknown".into(),
-                })
+            html_row(
+                &mut h,
+                &[
+                    e(&i.metastore),
+                    format!("<code>{}</code>", e(&i.table)),
+                    e(&i.created_by),
+                    i.expected_present.to_string(),
+                    e(&match (i.present, &i.error) {
+                        (Some(p), _) => p.to_string(),
+                        (None, Some(err)) => format!("unknown: {err}"),
+                        (None, None) => "unknown".into(),
+                    }),
+                ],
             );
         }
-        h.push_str("</table>\n<h3>Event log prefixes</h3>\n<table class=\"eventlogs\"><tr>\
-                    <th>version</th><th>prefix</th><th>objects</th><th>listed by its History Server</th>\
-                    <th>written by another version</th></tr>\n");
+        h.push_str("</table>\n<h3>Event log prefixes</h3>\n");
+        html_head(
+            &mut h,
+            "eventlogs",
+            &[
+                "version",
+                "prefix",
+                "objects",
+                "listed by its History Server",
+                "written by another version",
+            ],
+        );
         for l in &c.event_logs {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&l.version),
-                e(&l.prefix),
-                l.objects
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                l.listed
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                e(&if l.foreign.is_empty() {
-                    l.error.clone().unwrap_or_else(|| "none".into())
-                } else {
-                    l.foreign.join(", ")
-                })
+            html_row(
+                &mut h,
+                &[
+                    e(&l.version),
+                    format!("<code>{}</code>", e(&l.prefix)),
+                    count(l.objects),
+                    count(l.listed),
+                    e(&if l.foreign.is_empty() {
+                        l.error.clone().unwrap_or_else(|| "none".into())
+                    } else {
+                        l.foreign.join(", ")
+                    }),
+                ],
             );
         }
         h.push_str("</table>\n");
     }
 
     if let Some(hs) = &r.history {
-        h.push_str(
-            "<h3>History Server matrix</h3>\n<table class=\"history\"><tr>\
-                    <th>History Server</th><th>event log written by</th><th>result</th></tr>\n",
+        h.push_str("<h3>History Server matrix</h3>\n");
+        html_head(
+            &mut h,
+            "history",
+            &["History Server", "event log written by", "result"],
         );
         for c in &hs.matrix {
             let result = if c.ok {
@@ -315,13 +423,7 @@ pub fn render_html(r: &CompatReport) -> String {
             } else {
                 format!("FAILED: {}", c.error.as_deref().unwrap_or("?"))
             };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&c.server),
-                e(&c.log),
-                e(&result)
-            );
+            html_row(&mut h, &[e(&c.server), e(&c.log), e(&result)]);
         }
         h.push_str("</table>\n");
         for a in &hs.apps {
@@ -336,29 +438,17 @@ pub fn render_html(r: &CompatReport) -> String {
     }
 
     if let Some(cm) = &r.clients {
-        let _ = write!(
-            h,
-            "<h3>Client matrix</h3>\n<table class=\"clients\"><tr><th>RPC</th><th>what</th>"
-        );
-        for v in &cm.versions {
-            let _ = write!(h, "<th>{}</th>", e(v));
-        }
-        h.push_str("<th>note</th></tr>\n");
+        h.push_str("<h3>Client matrix</h3>\n");
+        let versions: Vec<String> = cm.versions.iter().map(|v| e(v)).collect();
+        let mut headers = vec!["RPC", "what"];
+        headers.extend(versions.iter().map(String::as_str));
+        headers.push("note");
+        html_head(&mut h, "clients", &headers);
         for row in &cm.rows {
-            let _ = write!(h, "<tr><td>{}</td><td>{}</td>", e(&row.rpc), e(&row.what));
-            for v in &cm.versions {
-                let cell = row
-                    .results
-                    .get(v)
-                    .map(|x| format!("{}: {}", if x.ok { "ok" } else { "FAILED" }, x.detail))
-                    .unwrap_or_default();
-                let _ = write!(h, "<td>{}</td>", e(&cell));
-            }
-            let _ = writeln!(
-                h,
-                "<td>{}</td></tr>",
-                e(row.documented.as_deref().unwrap_or(""))
-            );
+            let mut cells = vec![e(&row.rpc), e(&row.what)];
+            cells.extend(cm.versions.iter().map(|v| e(&rpc_cell(row, v))));
+            cells.push(e(row.documented.as_deref().unwrap_or("")));
+            html_row(&mut h, &cells);
         }
         h.push_str("</table>\n");
     }
@@ -388,6 +478,27 @@ fn md(s: &str) -> String {
     clip(s, 300).replace('|', "\\|")
 }
 
+/// A Markdown table's header row and delimiter row.
+fn md_head(m: &mut String, headers: &[&str]) {
+    line(m, "|", headers, " ", " |", "\n");
+    line(m, "|", headers.iter().map(|_| "---"), "", "|", "\n");
+}
+
+/// One Markdown table row of cells already in Markdown.
+fn md_row(m: &mut String, cells: &[String]) {
+    line(m, "|", cells, " ", " |", "\n");
+}
+
+/// A statement's id, both outcomes and their difference, as Markdown cells.
+fn md_outcomes(st: &StatementReport) -> Vec<String> {
+    vec![
+        format!("`{}`", st.id),
+        md(&st.baseline.brief()),
+        md(&st.target.brief()),
+        md(&difference_text(st)),
+    ]
+}
+
 /// The report as Markdown (same sections as [`render_html`]).
 pub fn render_markdown(r: &CompatReport) -> String {
     let mut m = String::new();
@@ -396,51 +507,30 @@ pub fn render_markdown(r: &CompatReport) -> String {
     let _ = writeln!(m, "## Compatibility: Spark {} → {}\n", r.baseline, r.target);
     let _ = writeln!(
         m,
-        "Run `{}` started {}, took {:.0}s. {} statements: **{} identical**, **{} expected**, \
-         **{} unexplained**, {} undetermined; plans differ for {}.\n",
-        r.run_id,
-        r.started_at,
-        r.took_secs,
-        s.statements,
-        s.identical,
-        s.expected,
-        s.unexplained,
-        s.undetermined,
-        s.plan_differences
+        "{}\n",
+        summary_sentence(r, str::to_string, ("`", "`"), ("**", "**"), "")
     );
     let _ = writeln!(m, "### Unexplained ({})\n", g.unexplained.len());
     if g.unexplained.is_empty() {
         m.push_str("None.\n\n");
     } else {
-        m.push_str(
-            "| statement | 3.5.7 | 4.1.0 | difference | rules tried |\n|---|---|---|---|---|\n",
+        md_head(
+            &mut m,
+            &["statement", "3.5.7", "4.1.0", "difference", "rules tried"],
         );
         for st in &g.unexplained {
-            let _ = writeln!(
-                m,
-                "| `{}` | {} | {} | {} | {} |",
-                st.id,
-                md(&st.baseline.brief()),
-                md(&st.target.brief()),
-                md(&difference_text(st)),
-                md(&tried(st))
-            );
+            let mut cells = md_outcomes(st);
+            cells.push(md(&tried(st)));
+            md_row(&mut m, &cells);
         }
         m.push('\n');
     }
     let _ = writeln!(m, "### Expected by rule ({})\n", s.expected);
     for (label, sts) in &g.expected {
         let _ = writeln!(m, "#### {label}\n");
-        m.push_str("| statement | 3.5.7 | 4.1.0 | difference |\n|---|---|---|---|\n");
+        md_head(&mut m, &["statement", "3.5.7", "4.1.0", "difference"]);
         for st in sts {
-            let _ = writeln!(
-                m,
-                "| `{}` | {} | {} | {} |",
-                st.id,
-                md(&st.baseline.brief()),
-                md(&st.target.brief()),
-                md(&difference_text(st))
-            );
+            md_row(&mut m, &md_outcomes(st));
         }
         m.push('\n');
     }
@@ -460,34 +550,50 @@ pub fn render_markdown(r: &CompatReport) -> String {
         };
         let _ = writeln!(m, "- `{}`: {}{}", st.id, md(&st.baseline.brief()), notes);
     }
-    m.push_str("\n### Rule table\n\n| rule | source | legacy settings | defined on 4.1.0 | confirmed for |\n|---|---|---|---|---|\n");
+    m.push_str("\n### Rule table\n\n");
+    md_head(
+        &mut m,
+        &[
+            "rule",
+            "source",
+            "legacy settings",
+            "defined on 4.1.0",
+            "confirmed for",
+        ],
+    );
     for x in &r.rules {
         let settings: Vec<String> = x
             .keys
             .iter()
             .map(|k| format!("`{}={}`", k.key, k.legacy_value))
             .collect();
-        let _ = writeln!(
-            m,
-            "| `{}` | {} | {} | {} | {} |",
-            x.rule.id,
-            md(&x.rule.source),
-            settings.join(", "),
-            if x.verified { "yes" } else { "**no**" },
-            md(&x.confirmed_for.join(", "))
+        md_row(
+            &mut m,
+            &[
+                format!("`{}`", x.rule.id),
+                md(&x.rule.source),
+                settings.join(", "),
+                (if x.verified { "yes" } else { "**no**" }).to_string(),
+                md(&x.confirmed_for.join(", ")),
+            ],
         );
     }
     if let Some(c) = &r.coexistence {
-        m.push_str("\n### Data compatibility\n\n| table | written by | read by | status | error |\n|---|---|---|---|---|\n");
+        m.push_str("\n### Data compatibility\n\n");
+        md_head(
+            &mut m,
+            &["table", "written by", "read by", "status", "error"],
+        );
         for d in &c.data {
-            let _ = writeln!(
-                m,
-                "| {} | {} | {} | {} | {} |",
-                d.kind,
-                d.writer,
-                d.reader,
-                d.status,
-                md(d.error.as_deref().unwrap_or(""))
+            md_row(
+                &mut m,
+                &[
+                    d.kind.clone(),
+                    d.writer.clone(),
+                    d.reader.clone(),
+                    d.status.clone(),
+                    md(d.error.as_deref().unwrap_or("")),
+                ],
             );
         }
         let held = c.isolation.iter().filter(|i| i.ok()).count();
@@ -502,12 +608,8 @@ pub fn render_markdown(r: &CompatReport) -> String {
                 "Event logs of {} under `{}`: {} objects, {} listed, foreign: {}.",
                 l.version,
                 l.prefix,
-                l.objects
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                l.listed
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
+                count(l.objects),
+                count(l.listed),
                 if l.foreign.is_empty() {
                     "none".to_string()
                 } else {
@@ -517,7 +619,8 @@ pub fn render_markdown(r: &CompatReport) -> String {
         }
     }
     if let Some(hs) = &r.history {
-        m.push_str("\n### History Server matrix\n\n| History Server | log written by | result |\n|---|---|---|\n");
+        m.push_str("\n### History Server matrix\n\n");
+        md_head(&mut m, &["History Server", "log written by", "result"]);
         for c in &hs.matrix {
             let result = if c.ok {
                 format!(
@@ -528,30 +631,20 @@ pub fn render_markdown(r: &CompatReport) -> String {
             } else {
                 format!("FAILED: {}", c.error.as_deref().unwrap_or("?"))
             };
-            let _ = writeln!(m, "| {} | {} | {} |", c.server, c.log, md(&result));
+            md_row(&mut m, &[c.server.clone(), c.log.clone(), md(&result)]);
         }
     }
     if let Some(cm) = &r.clients {
-        let _ = write!(m, "\n### Client matrix\n\n| RPC | what |");
-        for v in &cm.versions {
-            let _ = write!(m, " {v} |");
-        }
-        m.push_str(" note |\n|---|---|");
-        for _ in &cm.versions {
-            m.push_str("---|");
-        }
-        m.push_str("---|\n");
+        m.push_str("\n### Client matrix\n\n");
+        let mut headers = vec!["RPC", "what"];
+        headers.extend(cm.versions.iter().map(String::as_str));
+        headers.push("note");
+        md_head(&mut m, &headers);
         for row in &cm.rows {
-            let _ = write!(m, "| {} | {} |", row.rpc, md(&row.what));
-            for v in &cm.versions {
-                let cell = row
-                    .results
-                    .get(v)
-                    .map(|x| format!("{}: {}", if x.ok { "ok" } else { "FAILED" }, x.detail))
-                    .unwrap_or_default();
-                let _ = write!(m, " {} |", md(&cell));
-            }
-            let _ = writeln!(m, " {} |", md(row.documented.as_deref().unwrap_or("")));
+            let mut cells = vec![row.rpc.clone(), md(&row.what)];
+            cells.extend(cm.versions.iter().map(|v| md(&rpc_cell(row, v))));
+            cells.push(md(row.documented.as_deref().unwrap_or("")));
+            md_row(&mut m, &cells);
         }
     }
     if !r.notes.is_empty() {
@@ -563,14 +656,23 @@ pub fn render_markdown(r: &CompatReport) -> String {
     m
 }
 
+/// A run-wide check: `Invalid` when `invalid`, else `Unknown` when `unknown`, else `Valid`;
+/// its reason is the one of `[valid, invalid, unknown]` for that verdict.
 fn check(
     name: &str,
-    verdict: Verdict,
+    (invalid, unknown): (bool, bool),
     expected: &str,
     observed: String,
-    reason: String,
+    [if_valid, if_invalid, if_unknown]: [String; 3],
     details: serde_json::Value,
 ) -> CheckResult {
+    let (verdict, reason) = if invalid {
+        (Verdict::Invalid, if_invalid)
+    } else if unknown {
+        (Verdict::Unknown, if_unknown)
+    } else {
+        (Verdict::Valid, if_valid)
+    };
     CheckResult {
         check: name.into(),
         version: None,
@@ -605,19 +707,13 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
     let (known, new): (Vec<&StatementReport>, Vec<&StatementReport>) = unexplained
         .iter()
         .partition(|x| x.expect.as_deref() == Some("unexplained"));
-    let verdict = if r.statements.is_empty() {
-        Verdict::Unknown
-    } else if !new.is_empty() {
-        Verdict::Invalid
-    } else if s.undetermined > 0 {
-        Verdict::Unknown
-    } else {
-        Verdict::Valid
-    };
     let ids = |v: &[&StatementReport]| v.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
     out.push(check(
         "compat_unexplained",
-        verdict,
+        (
+            !new.is_empty(),
+            r.statements.is_empty() || s.undetermined > 0,
+        ),
         "= 0",
         format!(
             "{} unexplained ({} acknowledged in probes.toml) of {} statements; {} identical, {} expected, {} undetermined",
@@ -628,15 +724,15 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
             s.expected,
             s.undetermined
         ),
-        match verdict {
-            Verdict::Valid => "every difference between the versions vanished under a confirmed legacy setting".into(),
-            Verdict::Invalid => format!(
-                "differences no rule explains: {}",
-                ids(&new).join(", ")
-            ),
-            Verdict::Unknown if r.statements.is_empty() => "no statement was run".into(),
-            Verdict::Unknown => format!("{} statements have an unknown outcome", s.undetermined),
-        },
+        [
+            "every difference between the versions vanished under a confirmed legacy setting".into(),
+            format!("differences no rule explains: {}", ids(&new).join(", ")),
+            if r.statements.is_empty() {
+                "no statement was run".into()
+            } else {
+                format!("{} statements have an unknown outcome", s.undetermined)
+            },
+        ],
         json!({
             "unexplained": ids(&new),
             "acknowledged_unexplained": ids(&known),
@@ -655,29 +751,20 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
         .rules
         .iter()
         .all(|x| x.keys.iter().all(|k| k.defined_on_target.is_some()));
-    let verdict = if !asked {
-        Verdict::Unknown
-    } else if unverified.is_empty() {
-        Verdict::Valid
-    } else {
-        Verdict::Invalid
-    };
     out.push(check(
         "compat_rules",
-        verdict,
+        (asked && !unverified.is_empty(), !asked),
         "every legacy key defined on 4.1.0",
         format!(
             "{} of {} rules verified",
             r.rules.len() - unverified.len(),
             r.rules.len()
         ),
-        match verdict {
-            Verdict::Valid => "4.1.0 defines every key of the rule table".into(),
-            Verdict::Invalid => {
-                format!("keys undefined on 4.1.0 in rules {}", unverified.join(", "))
-            }
-            Verdict::Unknown => "4.1.0 could not be asked about every key".into(),
-        },
+        [
+            "4.1.0 defines every key of the rule table".into(),
+            format!("keys undefined on 4.1.0 in rules {}", unverified.join(", ")),
+            "4.1.0 could not be asked about every key".into(),
+        ],
         json!({ "unverified": unverified }),
     ));
 
@@ -701,28 +788,22 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
         let unknown = c.isolation.iter().any(|i| i.present.is_none())
             || c.isolation.is_empty()
             || c.event_logs.iter().any(|l| l.listed.is_none());
-        let verdict = if !violated.is_empty() {
-            Verdict::Invalid
-        } else if unknown {
-            Verdict::Unknown
-        } else {
-            Verdict::Valid
-        };
         let held = c.isolation.iter().filter(|i| i.ok()).count();
         out.push(check(
             "coexistence",
-            verdict,
+            (!violated.is_empty(), unknown),
             "each metastore and event log prefix holds only its own version's objects",
             format!(
                 "{held} of {} metastore checks hold; {} foreign event logs",
                 c.isolation.len(),
                 c.event_logs.iter().map(|l| l.foreign.len()).sum::<usize>()
             ),
-            match verdict {
-                Verdict::Valid => "the versions share only PostgreSQL and MinIO, each in its own database and prefix".into(),
-                Verdict::Invalid => violated.join("; "),
-                Verdict::Unknown => "a metastore or History Server could not be asked".into(),
-            },
+            [
+                "the versions share only PostgreSQL and MinIO, each in its own database and prefix"
+                    .into(),
+                violated.join("; "),
+                "a metastore or History Server could not be asked".into(),
+            ],
             json!({ "violations": violated }),
         ));
 
@@ -738,27 +819,18 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
             })
             .collect();
         let unwritten = c.data.iter().any(|d| d.status == "write_failed");
-        let verdict = if !bad.is_empty() {
-            Verdict::Invalid
-        } else if unwritten || c.data.is_empty() {
-            Verdict::Unknown
-        } else {
-            Verdict::Valid
-        };
         let ok = c.data.iter().filter(|d| d.status == "ok").count();
         out.push(check(
             "data_compat",
-            verdict,
+            (!bad.is_empty(), unwritten || c.data.is_empty()),
             "every table written by one version reads back equal on the other",
             format!("{ok} of {} tables equal", c.data.len()),
-            match verdict {
-                Verdict::Valid => {
-                    "plain and partitioned Parquet tables read back with equal checksums both ways"
-                        .into()
-                }
-                Verdict::Invalid => bad.join("; "),
-                Verdict::Unknown => "a table could not be written".into(),
-            },
+            [
+                "plain and partitioned Parquet tables read back with equal checksums both ways"
+                    .into(),
+                bad.join("; "),
+                "a table could not be written".into(),
+            ],
             serde_json::to_value(&c.data).unwrap_or_default(),
         ));
     }
@@ -771,29 +843,20 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
             .map(|c| format!("History Server {} × log of {}", c.server, c.log))
             .collect();
         let missing = hs.matrix.iter().any(|c| c.app_id.is_none()) || hs.matrix.is_empty();
-        let verdict = if !failed.is_empty() {
-            Verdict::Invalid
-        } else if missing {
-            Verdict::Unknown
-        } else {
-            Verdict::Valid
-        };
         out.push(check(
             "history_matrix",
-            verdict,
+            (!failed.is_empty(), missing),
             "each History Server lists and loads event logs of both versions",
             format!(
                 "{} of {} cells ok",
                 hs.matrix.iter().filter(|c| c.ok).count(),
                 hs.matrix.len()
             ),
-            match verdict {
-                Verdict::Valid => {
-                    "both History Servers list and load logs written by both versions".into()
-                }
-                Verdict::Invalid => format!("failed: {}", failed.join(", ")),
-                Verdict::Unknown => "no finished event log of some version to test with".into(),
-            },
+            [
+                "both History Servers list and load logs written by both versions".into(),
+                format!("failed: {}", failed.join(", ")),
+                "no finished event log of some version to test with".into(),
+            ],
             serde_json::to_value(&hs.matrix).unwrap_or_default(),
         ));
     }
@@ -808,13 +871,6 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
                     .map(move |v| format!("{} ({}) on {v}", row.rpc, row.what))
             })
             .collect();
-        let verdict = if cm.rows.is_empty() {
-            Verdict::Unknown
-        } else if unexpected.is_empty() {
-            Verdict::Valid
-        } else {
-            Verdict::Invalid
-        };
         let differing: Vec<String> = cm
             .rows
             .iter()
@@ -823,7 +879,7 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
             .collect();
         out.push(check(
             "client_matrix",
-            verdict,
+            (!unexpected.is_empty(), cm.rows.is_empty()),
             "every RPC works on both servers unless documented",
             format!(
                 "{} rows, {} differ between versions ({}), {} unexpected failures",
@@ -832,14 +888,11 @@ pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
                 differing.join(", "),
                 unexpected.len()
             ),
-            match verdict {
-                Verdict::Valid => {
-                    "the client works against both servers; differences are the documented ones"
-                        .into()
-                }
-                Verdict::Invalid => unexpected.join("; "),
-                Verdict::Unknown => "no RPC was tried".into(),
-            },
+            [
+                "the client works against both servers; differences are the documented ones".into(),
+                unexpected.join("; "),
+                "no RPC was tried".into(),
+            ],
             serde_json::to_value(&cm.rows).unwrap_or_default(),
         ));
     }

@@ -10,9 +10,9 @@ use arrow_schema::{Field, Schema};
 use super::classify::{classify, compare, filter_rows, schema_notes};
 use super::differential::{is_query, Summary};
 use super::history::log_units;
-use super::s3x::Obj;
 use super::*;
 use crate::client::Outcome;
+use crate::probe::s3::Object;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -586,7 +586,7 @@ fn queries_are_told_from_other_statements() {
 
 #[test]
 fn event_logs_are_single_files_or_rolling_directories() {
-    let obj = |key: &str, t: &str| Obj {
+    let obj = |key: &str, t: &str| Object {
         key: key.into(),
         size: 1,
         last_modified: t.into(),

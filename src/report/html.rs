@@ -125,10 +125,9 @@ fn header(out: &mut String, report: &RunReport) {
         .map(|v| format!("<b>{}</b>", esc(v)))
         .collect();
     let status = report.status.as_str();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<header class="run"><div><p class="kicker">spark-chaos · {} scenario</p><h1>{}</h1><p class="desc">{}</p><p class="meta">Spark {} · platform {} · started {} · lasted {} · <span class="status {status}">{status}</span></p></div><div class="overall">{}<p>overall verdict</p></div></header>
-"#,
+        r#"<header class="run"><div><p class="kicker">spark-chaos · {} scenario</p><h1>{}</h1><p class="desc">{}</p><p class="meta">Spark {} · platform {} · started {} · lasted {} · <span class="status {status}">{status}</span></p></div><div class="overall">{}<p>overall verdict</p></div></header>"#,
         esc(&sc.kind),
         esc(&sc.name),
         esc(&sc.description),
