@@ -94,7 +94,7 @@ fn view<'a>(
     );
     let mut tallies: [Tally; 3] = Default::default();
     for op in &ops {
-        if let Some(w) = windows.window_of(op.intended_us) {
+        if let Some(w) = windows.window_of_op(op) {
             tallies[w as usize].add(op);
         }
     }

@@ -347,6 +347,26 @@ fn ops_belong_to_the_window_of_their_intended_start() {
 }
 
 #[test]
+fn an_op_in_flight_when_a_fault_begins_counts_as_during() {
+    // Started 0.1 s before the injection and failed 2 s later: exposed to the fault.
+    let ops = [op(V35, 30.0, 200, "ok"), op(V35, 199.9, 2_000, "fail")];
+    let refs: Vec<&OpRecord> = ops.iter().collect();
+    let f = fault("f1", &[V35], 200.0, Some(260.0));
+    let w = VersionWindows::build(V35, &refs, &[&f], None, T0);
+    assert_eq!(w.window_of_op(&ops[0]), Some(Window::Before));
+    assert_eq!(w.window_of_op(&ops[1]), Some(Window::During));
+    let r = Run::new(&[V35], 600.0)
+        .ops(ops.to_vec())
+        .fault(f.clone())
+        .check(&Thresholds {
+            availability_before: Some(1.0),
+            ..Thresholds::default()
+        });
+    let before = result(&r, "availability_before", V35);
+    assert_eq!(before.verdict, Verdict::Valid, "{before:?}");
+}
+
+#[test]
 fn instantaneous_faults_last_the_recovery_bound_or_30s() {
     let kill = fault("k1", &[V35], 300.0, Some(300.0));
     let i = fault_interval(&kill, None);

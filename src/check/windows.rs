@@ -13,7 +13,9 @@
 //!   not exist while a fault in `F` is still active at the end.
 //!
 //! All intervals are half-open and compared in microseconds. An operation belongs to the window
-//! containing its **intended** start. Operations in none of them (between two faults, or in the
+//! containing its **intended** start — except that one still running when a fault began (its
+//! intended start before the injection, its end after it) was exposed to the fault and counts as
+//! **during** ([`VersionWindows::window_of_op`]). Operations in none of them (between two faults, or in the
 //! recovery margin after the last heal) count in no window. "∞" means operations whose intended
 //! start lies after the workload's end (there should be none) still count in the last window;
 //! reports show such an end as the workload's end. The windows are disjoint by construction.
@@ -190,6 +192,21 @@ impl VersionWindows {
             Some(Window::After)
         } else {
             None
+        }
+    }
+
+    /// The window of an operation: that of its intended start, or `during` when it was still
+    /// running as a fault interval began.
+    pub fn window_of_op(&self, op: &OpRecord) -> Option<Window> {
+        let start = self.window_of(op.intended_us);
+        let exposed = self
+            .during
+            .iter()
+            .any(|i| op.intended_us < i.start_us && op.end_us > i.start_us);
+        if exposed && start != Some(Window::During) {
+            Some(Window::During)
+        } else {
+            start
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod assemble;
 pub mod schedule;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -192,8 +193,8 @@ fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, String> {
 /// Runs a scenario. Errors before the run starts (an invalid fault schedule) are returned;
 /// failures during the run are reported in the outcome with status `failed`.
 pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, String> {
-    let occurrences = schedule::schedule(s)
-        .map_err(|(i, e)| format!("fault[{}].{}: {}", i + 1, e.field, e.message))?;
+    let occurrences =
+        schedule::schedule(s).map_err(|(i, e)| format!("fault[{i}].{}: {}", e.field, e.message))?;
     let started_ms = now_ms();
     let dir = o
         .reports_dir
@@ -386,10 +387,7 @@ fn run_phases(
     let result = match s.kind {
         Kind::Chaos => run_workload(s, o, occurrences, dir, phases, parts, &plan, &rt),
         Kind::Compat => run_compat(s, o, dir, phases, parts, &rt),
-        Kind::Upgrade => Err(format!(
-            "scenarios of kind `{}` are not supported by this build",
-            s.kind.as_str()
-        )),
+        Kind::Upgrade => upgrade::run_upgrade(s, o, occurrences, dir, phases, parts, &plan, &rt),
     };
     parts.components = component_rows(&o.home, &restarts_before);
     result
@@ -476,10 +474,18 @@ fn run_workload(
             notes.clone(),
             say,
         ));
-        let r = load::run(cfg, judge, stop.clone()).await;
+        let ticker = tokio::spawn(progress(history_path.clone(), Instant::now(), say));
+        let opts = load::LoadOptions {
+            concurrent_writes: w.concurrent_writes,
+            // The reading session may hold a file listing from before other sessions' writes.
+            refresh_before_read_back: true,
+            ..load::LoadOptions::default()
+        };
+        let r = load::run_with(cfg, judge, stop.clone(), opts).await;
         stop.store(true, Ordering::SeqCst);
         let _ = sched.await;
         watcher.abort();
+        ticker.abort();
         r
     });
     let t_end = now_ms();
@@ -527,6 +533,42 @@ fn run_workload(
         });
     }
     Ok(())
+}
+
+/// Every 10 s, one line per run: operations so far per version and outcome (from the history
+/// file the driver streams).
+async fn progress(history: PathBuf, t0: Instant, say: fn(&str)) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        // The last line may be half written: skip what does not parse.
+        let text = std::fs::read_to_string(&history).unwrap_or_default();
+        let records: Vec<OpRecord> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let mut per: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+        for r in &records {
+            let c = per.entry(r.version.version()).or_default();
+            match r.outcome.as_str() {
+                "ok" => c[0] += 1,
+                "fail" => c[1] += 1,
+                _ => c[2] += 1,
+            }
+        }
+        let parts: Vec<String> = per
+            .iter()
+            .map(|(v, [ok, fail, info])| format!("{v}: {ok} ok, {fail} fail, {info} info"))
+            .collect();
+        say(&format!(
+            "    {:>6.1}s {}",
+            t0.elapsed().as_secs_f64(),
+            if parts.is_empty() {
+                "no operation finished yet".to_string()
+            } else {
+                parts.join(" | ")
+            }
+        ));
+    }
 }
 
 /// Injects and heals on schedule, relative to `t0`.

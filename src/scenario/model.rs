@@ -298,6 +298,12 @@ pub struct WorkloadSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]
     pub write_batch: Option<u64>,
+    /// With `writes = true`: let a version's INSERTs overlap when one runs longer than
+    /// `write_every` (default false: one at a time). Overlapping INSERTs into one table are
+    /// unsafe with Spark's default committer on S3 — they lose acknowledged rows — so turn this
+    /// on only to demonstrate that.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub concurrent_writes: bool,
     /// Seed of arrival gaps and query order (default 1): the same seed gives the same
     /// schedule.
     #[serde(default = "one_u64")]

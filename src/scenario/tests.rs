@@ -64,7 +64,7 @@ fn unknown_fields_list_the_accepted_names() {
     let text = format!("{MINIMAL}sesions = 3\n");
     assert_eq!(
         errors(&text),
-        "x.toml:7:1: workload.sesions: unknown field \"sesions\"; accepted: \"duration\", \"model\", \"poisson\", \"queries\", \"rate\", \"seed\", \"sessions\", \"think\", \"timeout\", \"warmup\", \"write_batch\", \"write_every\", \"writes\""
+        "x.toml:7:1: workload.sesions: unknown field \"sesions\"; accepted: \"concurrent_writes\", \"duration\", \"model\", \"poisson\", \"queries\", \"rate\", \"seed\", \"sessions\", \"think\", \"timeout\", \"warmup\", \"write_batch\", \"write_every\", \"writes\""
     );
     let text = format!("colour = \"blue\"\n{MINIMAL}");
     assert_eq!(

@@ -12,6 +12,10 @@
 //!
 //! Memory stays flat: records stream to the history file; the summary keeps fixed-size
 //! histograms; only acknowledged write ranges are kept for the read-back.
+//!
+//! [`run_with`] takes [`LoadOptions`] for a load whose endpoint is switched from one version to
+//! the other while it runs (an upgrade): each operation records the version serving at its
+//! start, and the write table may be shared by both versions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -99,6 +103,49 @@ pub struct LoadConfig {
     /// Stop each version after this many query operations (e.g. every query once), even if
     /// the duration has not passed.
     pub max_queries: Option<u64>,
+}
+
+/// Which version serves a switched endpoint now; set by whoever switches it.
+pub type ServingVersion = Arc<Mutex<SparkLine>>;
+
+/// Receives every record as the history gets it.
+pub type RecordSink = Arc<dyn Fn(&OpRecord) + Send + Sync>;
+
+/// How [`run_with`] departs from [`run`].
+#[derive(Clone, Default)]
+pub struct LoadOptions {
+    /// The version serving the targets' endpoints now, read at each operation's start and
+    /// recorded as its version (and used by the judge) instead of the target's own; the write
+    /// read-back is reported under the version that served it, against every write. For one
+    /// target whose endpoint is switched between versions.
+    pub serving: Option<ServingVersion>,
+    /// The write table exists (the caller created it, e.g. at one location in both versions'
+    /// metastores): no `CREATE TABLE`.
+    pub table_exists: bool,
+    /// `REFRESH TABLE` before the read-back: another Spark wrote files of the table, which
+    /// this one's cached file listing would miss.
+    pub refresh_before_read_back: bool,
+    /// Called with every record, in the order the history gets them.
+    pub on_record: Option<RecordSink>,
+    /// Let a version's write batches overlap (a new INSERT starts on schedule even while the
+    /// previous one still runs). Off by default: Spark's classic FileOutputCommitter stages
+    /// every job of a table under the same `_temporary/0/`, so overlapping INSERTs into one
+    /// table commit or delete each other's files — acknowledged rows go missing and failed
+    /// ones appear (seen on both 3.5.7 and 4.1.0 when S3 slows down). Serial writes make a
+    /// lost write a finding about the fault, not about this workload.
+    pub concurrent_writes: bool,
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("serving", &self.serving)
+            .field("table_exists", &self.table_exists)
+            .field("refresh_before_read_back", &self.refresh_before_read_back)
+            .field("on_record", &self.on_record.is_some())
+            .field("concurrent_writes", &self.concurrent_writes)
+            .finish()
+    }
 }
 
 /// The oracle's judgement of a successful query result.
@@ -228,6 +275,7 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 
 struct Shared {
     cfg: LoadConfig,
+    opts: LoadOptions,
     judge: Judge,
     tx: mpsc::UnboundedSender<OpRecord>,
     op: AtomicU64,
@@ -305,6 +353,9 @@ impl Shared {
     async fn execute(&self, pool: &Pool, r: &mut OpRecord, sql: &str) -> Option<QueryResult> {
         let _permit = pool.permits.acquire().await.ok()?;
         r.start_us = now_us();
+        if let Some(serving) = &self.opts.serving {
+            r.version = *serving.lock().expect("serving lock");
+        }
         let session = match pool.session().await {
             Ok(s) => s,
             Err(e) => {
@@ -343,7 +394,7 @@ impl Shared {
                 ChecksumOptions::default(),
             );
             r.checksum = Some(sum.unordered);
-            if let Some(j) = (self.judge)(pool.target.version, &q.name, &result) {
+            if let Some(j) = (self.judge)(r.version, &q.name, &result) {
                 r.verdict = Some(j.verdict);
                 r.verdict_detail = j.detail;
             }
@@ -390,6 +441,20 @@ pub async fn run(
     judge: Judge,
     stop: Arc<AtomicBool>,
 ) -> Result<LoadReport, LoadError> {
+    let opts = LoadOptions {
+        refresh_before_read_back: true,
+        ..LoadOptions::default()
+    };
+    run_with(cfg, judge, stop, opts).await
+}
+
+/// [`run`] with options (see [`LoadOptions`]).
+pub async fn run_with(
+    cfg: LoadConfig,
+    judge: Judge,
+    stop: Arc<AtomicBool>,
+    opts: LoadOptions,
+) -> Result<LoadReport, LoadError> {
     if cfg.queries.is_empty() && cfg.writes.is_none() {
         return Err(LoadError::Config(
             "no queries and no writes: nothing to run".into(),
@@ -409,8 +474,11 @@ pub async fn run(
     }
     let file = std::fs::File::create(&cfg.history).map_err(hist_err)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<OpRecord>();
+    let on_record = opts.on_record.clone();
+    let switched = opts.serving.is_some();
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
+        opts,
         judge,
         tx,
         op: AtomicU64::new(0),
@@ -440,6 +508,9 @@ pub async fn run(
             let mut n = 0u64;
             let mut writes = Vec::new();
             while let Some(r) = rx.blocking_recv() {
+                if let Some(sink) = &on_record {
+                    sink(&r);
+                }
                 serde_json::to_writer(&mut out, &r)?;
                 out.write_all(b"\n")?;
                 if n % 32 == 0 {
@@ -457,10 +528,10 @@ pub async fn run(
             Ok((summary, n, writes))
         });
 
-    // Writes: create each version's table first.
+    // Writes: create each version's table first (unless the caller did).
     let mut write_tasks = tokio::task::JoinSet::new();
     if let Some(w) = &cfg.writes {
-        for pool in &pools {
+        for pool in pools.iter().filter(|_| !shared.opts.table_exists) {
             let mut r = shared.base(OpKind::Write, pool.target.version, "create-table", now_us());
             let ddl = format!(
                 "CREATE TABLE IF NOT EXISTS {} (id BIGINT, batch BIGINT) USING parquet",
@@ -491,11 +562,16 @@ pub async fn run(
                         break;
                     }
                     let first = next_id.fetch_add(w.batch, Ordering::SeqCst);
-                    inflight.spawn(
-                        shared
-                            .clone()
-                            .write(pool.clone(), w.clone(), first, intended),
-                    );
+                    let write = shared
+                        .clone()
+                        .write(pool.clone(), w.clone(), first, intended);
+                    if shared.opts.concurrent_writes {
+                        inflight.spawn(write);
+                    } else {
+                        // One INSERT at a time per version; a late one starts at once and its
+                        // latency (from the intended start) shows the wait.
+                        write.await;
+                    }
                 }
                 while inflight.join_next().await.is_some() {}
             });
@@ -562,24 +638,13 @@ pub async fn run(
     let mut read_errors: BTreeMap<SparkLine, String> = BTreeMap::new();
     if let Some(w) = &cfg.writes {
         for pool in &pools {
-            let mut r = shared.base(OpKind::ReadBack, pool.target.version, "read-back", now_us());
-            r.warmup = false;
-            let result = shared
-                .execute(pool, &mut r, &format!("SELECT id FROM {}", w.table))
-                .await;
-            match result.as_ref().map(ids_of) {
-                Some(Ok(ids)) => {
-                    r.rows = Some(ids.len() as u64);
-                    read_backs.insert(pool.target.version, ids);
+            let (r, ids) = shared.read_back(pool, &w.table).await;
+            match ids {
+                Ok(ids) => {
+                    read_backs.insert(r.version, ids);
                 }
-                Some(Err(e)) => {
-                    read_errors.insert(pool.target.version, e);
-                }
-                None => {
-                    read_errors.insert(
-                        pool.target.version,
-                        r.message.clone().unwrap_or_else(|| r.outcome.clone()),
-                    );
+                Err(e) => {
+                    read_errors.insert(r.version, e);
                 }
             }
             let _ = shared.tx.send(r);
@@ -592,20 +657,13 @@ pub async fn run(
         .await
         .map_err(|e| LoadError::Config(format!("history recorder panicked: {e}")))?
         .map_err(hist_err)?;
-    let mut writes = BTreeMap::new();
-    if cfg.writes.is_some() {
-        for t in &cfg.targets {
-            let v = t.version;
-            let mine: Vec<&OpRecord> = write_records
-                .iter()
-                .filter(|r| r.version == v && r.ids.is_some())
-                .collect();
-            let mut check =
-                check_writes(&mine, read_backs.get(&v).map(Vec::as_slice).unwrap_or(&[]));
-            check.error = read_errors.get(&v).cloned();
-            writes.insert(v, check);
-        }
-    }
+    let writes = if cfg.writes.is_none() {
+        BTreeMap::new()
+    } else if switched {
+        checks_of_switched(&write_records, &read_backs, &read_errors)
+    } else {
+        checks_per_target(&cfg.targets, &write_records, &read_backs, &read_errors)
+    };
     Ok(LoadReport {
         summary,
         records,
@@ -615,8 +673,82 @@ pub async fn run(
     })
 }
 
+impl Shared {
+    /// Reads back every id of the write table through `pool` (after `REFRESH TABLE` when asked
+    /// for); returns the read-back's record and the ids or why they could not be read.
+    async fn read_back(&self, pool: &Pool, table: &str) -> (OpRecord, Result<Vec<u64>, String>) {
+        let mut r = self.base(OpKind::ReadBack, pool.target.version, "read-back", now_us());
+        r.warmup = false;
+        if self.opts.refresh_before_read_back {
+            self.execute(pool, &mut r, &format!("REFRESH TABLE {table}"))
+                .await;
+            if r.outcome != "ok" {
+                let why = format!(
+                    "refresh before the read-back failed: {}",
+                    r.message.as_deref().unwrap_or(&r.outcome)
+                );
+                r.message = Some(why.clone());
+                return (r, Err(why));
+            }
+        }
+        let result = self
+            .execute(pool, &mut r, &format!("SELECT id FROM {table}"))
+            .await;
+        let ids = match result.as_ref().map(ids_of) {
+            Some(Ok(ids)) => {
+                r.rows = Some(ids.len() as u64);
+                Ok(ids)
+            }
+            Some(Err(e)) => Err(e),
+            None => Err(r.message.clone().unwrap_or_else(|| r.outcome.clone())),
+        };
+        (r, ids)
+    }
+}
+
+/// The write checks of an ordinary load: each target's writes against its own read-back.
+fn checks_per_target(
+    targets: &[Target],
+    write_records: &[OpRecord],
+    read_backs: &BTreeMap<SparkLine, Vec<u64>>,
+    read_errors: &BTreeMap<SparkLine, String>,
+) -> BTreeMap<SparkLine, WriteCheck> {
+    let mut writes = BTreeMap::new();
+    for t in targets {
+        let v = t.version;
+        let mine: Vec<&OpRecord> = write_records
+            .iter()
+            .filter(|r| r.version == v && r.ids.is_some())
+            .collect();
+        let mut check = check_writes(&mine, read_backs.get(&v).map(Vec::as_slice).unwrap_or(&[]));
+        check.error = read_errors.get(&v).cloned();
+        writes.insert(v, check);
+    }
+    writes
+}
+
+/// The write checks of a switched load: every write (whichever version took it) against the
+/// read-back, under the version that served the read-back.
+fn checks_of_switched(
+    write_records: &[OpRecord],
+    read_backs: &BTreeMap<SparkLine, Vec<u64>>,
+    read_errors: &BTreeMap<SparkLine, String>,
+) -> BTreeMap<SparkLine, WriteCheck> {
+    let all: Vec<&OpRecord> = write_records.iter().filter(|r| r.ids.is_some()).collect();
+    let mut writes = BTreeMap::new();
+    for (v, ids) in read_backs {
+        writes.insert(*v, check_writes(&all, ids));
+    }
+    for (v, e) in read_errors {
+        let mut check = check_writes(&all, &[]);
+        check.error = Some(e.clone());
+        writes.insert(*v, check);
+    }
+    writes
+}
+
 /// The `id` column of a read-back as integers.
-fn ids_of(result: &QueryResult) -> Result<Vec<u64>, String> {
+pub fn ids_of(result: &QueryResult) -> Result<Vec<u64>, String> {
     let rows = result
         .rows_as_strings()
         .map_err(|e| format!("decode read-back: {e}"))?;

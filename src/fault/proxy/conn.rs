@@ -1,6 +1,6 @@
-//! One proxied connection: the upstream connect, its two pumps, and the connection timers
-//! (`reset`, `timeout`). The pumps own the socket halves; this task only decides when the
-//! connection closes and tells the pumps through a watch channel.
+//! One proxied connection: the upstream connect, its two pumps, the connection timers (`reset`,
+//! `timeout`) and resets asked for through the handle. The pumps own the socket halves; this
+//! task only decides when the connection closes and tells the pumps through a watch channel.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +85,10 @@ pub(crate) async fn serve(client: TcpStream, proxy: Arc<ProxyShared>) {
     let mut config_rx = proxy.config_tx.subscribe();
     let mut config = config_rx.borrow_and_update().clone();
     let mut shutdown_rx = proxy.shutdown_tx.subscribe();
+    // Subscribed before the upstream is read: a reset asked for after this point reaches the
+    // connection, and one asked for before it found the new upstream already in place.
+    let mut reset_rx = proxy.reset_tx.subscribe();
+    reset_rx.borrow_and_update();
 
     // A timer already due (reset or timeout with 0 ms): act before connecting upstream.
     if let Some((at, kind)) = next_timer(&config, seed, accepted) {
@@ -100,10 +104,15 @@ pub(crate) async fn serve(client: TcpStream, proxy: Arc<ProxyShared>) {
         }
     }
 
-    let connect = tokio::time::timeout(proxy.connect_timeout, TcpStream::connect(proxy.upstream));
+    let connect = tokio::time::timeout(proxy.connect_timeout, TcpStream::connect(proxy.upstream()));
     let upstream = tokio::select! {
         connected = connect => connected.ok().and_then(Result::ok),
         _ = shutdown_rx.wait_for(|stop| *stop) => None,
+        Ok(()) = reset_rx.changed() => {
+            let _ = client.set_zero_linger();
+            bump(&proxy.counters.resets, 1);
+            return;
+        }
     };
     let Some(upstream) = upstream else {
         // The link is dead: the client sees a reset, not a clean end.
@@ -177,6 +186,9 @@ pub(crate) async fn serve(client: TcpStream, proxy: Arc<ProxyShared>) {
                 if let Some((_, kind)) = timer {
                     conn.request_close(kind);
                 }
+            }
+            Ok(()) = reset_rx.changed() => {
+                conn.request_close(CloseKind::Reset { client: true, upstream: true });
             }
             _ = shutdown_rx.changed(), if draining_since.is_none() => {
                 conn.request_close(CloseKind::Graceful);

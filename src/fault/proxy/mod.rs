@@ -13,7 +13,7 @@
 //!
 //! | file | role |
 //! |---|---|
-//! | `server.rs` | [`Proxy::start`], [`ProxyHandle`]: the listener, the accept loop, `refuse`, add/remove/clear |
+//! | `server.rs` | [`Proxy::start`], [`ProxyHandle`]: the listener, the accept loop, `refuse`, add/remove/clear, `set_upstream` and `reset_connections` (a load balancer's switch) |
 //! | `conn.rs` | one proxied connection: the upstream connect, the two pump tasks, connection timers (`reset`, `timeout`) |
 //! | `pump.rs` | one direction of one connection: the no-fault fast path and the queued toxic path |
 //! | `spec.rs` | [`ToxicSpec`] (serde, `kind`-tagged), [`Direction`], [`ToxicId`] |

@@ -1,5 +1,5 @@
 //! The proxy: its listener and accept loop (and `refuse`), the toxic set, and the handle that
-//! adds and removes toxics.
+//! adds and removes toxics, switches the upstream and resets live connections.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,7 +105,10 @@ enum ListenerState {
 /// What every task of one proxy shares.
 pub(crate) struct ProxyShared {
     pub name: String,
-    pub upstream: SocketAddr,
+    /// Where new connections are forwarded to ([`ProxyHandle::set_upstream`] changes it).
+    upstream_tx: watch::Sender<SocketAddr>,
+    /// Bumped by [`ProxyHandle::reset_connections`]: every connection open then is reset.
+    pub reset_tx: watch::Sender<u64>,
     pub mode: ProxyMode,
     pub connect_timeout: Duration,
     pub counters: Counters,
@@ -165,7 +168,8 @@ impl Proxy {
         })?;
         let shared = Arc::new(ProxyShared {
             name: options.name,
-            upstream: options.upstream,
+            upstream_tx: watch::Sender::new(options.upstream),
+            reset_tx: watch::Sender::new(0),
             mode: options.mode,
             connect_timeout: options.connect_timeout,
             counters: Counters::default(),
@@ -201,9 +205,16 @@ impl std::fmt::Debug for ProxyShared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProxyShared")
             .field("name", &self.name)
-            .field("upstream", &self.upstream)
+            .field("upstream", &self.upstream())
             .field("mode", &self.mode)
             .finish_non_exhaustive()
+    }
+}
+
+impl ProxyShared {
+    /// Where a connection accepted now is forwarded to.
+    pub(crate) fn upstream(&self) -> SocketAddr {
+        *self.upstream_tx.borrow()
     }
 }
 
@@ -219,9 +230,36 @@ impl ProxyHandle {
         self.local_addr
     }
 
-    /// The address connections are forwarded to.
+    /// The address new connections are forwarded to.
     pub fn upstream(&self) -> SocketAddr {
-        self.shared.upstream
+        self.shared.upstream()
+    }
+
+    /// Forwards connections accepted from now on to `upstream` (a load balancer switching its
+    /// target). Connections already open stay with the old upstream until they close, or until
+    /// [`ProxyHandle::reset_connections`]. The toxics are unchanged.
+    pub fn set_upstream(&self, upstream: SocketAddr) -> Result<(), ProxyError> {
+        if !upstream.ip().is_loopback() {
+            return Err(ProxyError::NotLoopback {
+                name: self.shared.name.clone(),
+                role: "upstream",
+                addr: upstream,
+            });
+        }
+        if *self.shared.listener_tx.borrow() == ListenerState::Stopped {
+            return Err(self.stopped());
+        }
+        self.shared.upstream_tx.send_replace(upstream);
+        Ok(())
+    }
+
+    /// Closes every connection open now with TCP RST to both peers (counted in
+    /// `connections_reset`), including those still connecting upstream; connections accepted
+    /// afterwards are untouched. Returns how many connections were open.
+    pub fn reset_connections(&self) -> u64 {
+        let open = self.shared.counters.active.load(Ordering::Relaxed);
+        self.shared.reset_tx.send_modify(|epoch| *epoch += 1);
+        open
     }
 
     /// TCP or HTTP.

@@ -233,6 +233,27 @@ impl Plan {
         self.links.iter().find(|l| l.id == id)
     }
 
+    /// The cut-over endpoints (`sc://127.0.0.1:PORT`), one per replica, in replica order; empty
+    /// unless both lines run. See [`edge_link_ids`].
+    pub fn edge_urls(&self) -> Vec<String> {
+        self.links
+            .iter()
+            .filter(|l| l.is_edge())
+            .map(|l| format!("sc://127.0.0.1:{}", l.listen))
+            .collect()
+    }
+
+    /// Where a route target (`connect-41-0`) is reached: the listen port of the link of that id
+    /// when there is one (so the link's faults apply behind the edge), else the component's
+    /// first port.
+    pub fn route_port(&self, target: &str) -> Option<u16> {
+        match self.link(target) {
+            Some(l) if !l.is_edge() => Some(l.listen),
+            Some(_) => None,
+            None => self.component(target).map(|c| c.ports[0]),
+        }
+    }
+
     /// MinIO's S3 endpoint, `http://127.0.0.1:PORT`.
     pub fn s3_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.get("s3"))
@@ -277,6 +298,10 @@ pub fn port_names(s: &EnvSettings) -> Vec<String> {
             names.push(format!("driver-bm-{v}-{r}"));
         }
     }
+    // Last, so that the ports above are the same with or without them.
+    for edge in edge_link_ids(s) {
+        names.push(format!("link-{edge}"));
+    }
     names
 }
 
@@ -298,6 +323,23 @@ pub fn link_ids(s: &EnvSettings) -> Vec<String> {
     ids
 }
 
+/// The prefix of the cut-over links' ids.
+pub const EDGE_PREFIX: &str = "edge-";
+
+/// The ids of the cut-over links of an environment that runs both lines: `edge-R`, one per
+/// Connect replica. Each listens on its own port (`link-edge-R`) and forwards to one line's
+/// `connect-V-R` link — the first line's when the environment starts; the supervisor switches
+/// it from `faults/routes.json` (see `links.rs`). This is the client-facing endpoint of an
+/// upgrade: a load balancer in front of both versions.
+pub fn edge_link_ids(s: &EnvSettings) -> Vec<String> {
+    if s.lines.len() < 2 {
+        return vec![];
+    }
+    (0..s.replicas)
+        .map(|r| format!("{EDGE_PREFIX}{r}"))
+        .collect()
+}
+
 /// One dependency link: a fault proxy hosted by the supervisor, listening on `listen` and
 /// forwarding to `upstream`. Every client of the dependency is configured with `listen`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -316,6 +358,13 @@ pub struct LinkPlan {
     pub upstream: u16,
     /// Whether it speaks HTTP (S3 links), so the S3 protocol faults apply.
     pub http: bool,
+}
+
+impl LinkPlan {
+    /// Whether this is a cut-over link (`edge-R`), whose upstream is switched at run time.
+    pub fn is_edge(&self) -> bool {
+        self.id.starts_with(EDGE_PREFIX)
+    }
 }
 
 /// Inputs to [`build`] that come from the machine rather than the user.
@@ -709,7 +758,40 @@ fn build_links(
             false,
         );
     }
+    let edges = edge_links(settings, ports, &links);
+    links.extend(edges);
     links
+}
+
+/// The cut-over links of [`edge_link_ids`], each forwarding to the first line's client link of
+/// its replica.
+fn edge_links(settings: &EnvSettings, ports: &PortMap, links: &[LinkPlan]) -> Vec<LinkPlan> {
+    let Some(&line) = settings.lines.first() else {
+        return vec![];
+    };
+    edge_link_ids(settings)
+        .into_iter()
+        .enumerate()
+        .map(|(r, id)| {
+            let connect = format!("connect-{}-{r}", line.slug());
+            let upstream = links
+                .iter()
+                .find(|l| l.id == connect)
+                .map(|l| l.listen)
+                .unwrap_or_else(|| panic!("edge link to unplanned link `{connect}`"));
+            LinkPlan {
+                listen: ports.get(&format!("link-{id}")),
+                description: format!(
+                    "clients → {id} (cut-over endpoint: Spark Connect replica {r} of either version)"
+                ),
+                id,
+                line,
+                upstream_component: connect,
+                upstream,
+                http: false,
+            }
+        })
+        .collect()
 }
 
 /// The metastore parameters of a line: its PostgreSQL and S3 go through the line's links.
@@ -853,7 +935,16 @@ mod tests {
                 "history-41"
             ]
         );
+        // Every allocated port is a component's, a link's or a fixed driver port, once.
         let mut all: Vec<u16> = p.components.iter().flat_map(|c| c.ports.clone()).collect();
+        all.extend(p.links.iter().map(|l| l.listen));
+        all.extend(
+            p.ports
+                .0
+                .iter()
+                .filter(|(name, _)| name.starts_with("driver-"))
+                .map(|(_, port)| *port),
+        );
         let n = all.len();
         all.sort_unstable();
         all.dedup();
@@ -861,7 +952,7 @@ mod tests {
         assert_eq!(
             p.ports.0.len(),
             n,
-            "every allocated port belongs to a component"
+            "every allocated port belongs to a component, a link or a driver"
         );
     }
 
@@ -914,6 +1005,55 @@ mod tests {
             .contains(&"listen_addresses=127.0.0.1".to_string()));
         let s3 = p.component("s3").unwrap();
         assert!(s3.spec.args.iter().any(|a| a.starts_with("127.0.0.1:")));
+    }
+
+    #[test]
+    fn both_lines_get_one_edge_per_replica_in_front_of_the_first_lines_client_links() {
+        let s = EnvSettings {
+            replicas: 2,
+            ..EnvSettings::default()
+        };
+        let p = plan(&s);
+        let edges: Vec<&LinkPlan> = p.links.iter().filter(|l| l.is_edge()).collect();
+        assert_eq!(
+            edges.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+            ["edge-0", "edge-1"]
+        );
+        for (r, e) in edges.iter().enumerate() {
+            let client_link = p.link(&format!("connect-35-{r}")).unwrap();
+            assert_eq!(e.upstream, client_link.listen);
+            assert_eq!(e.upstream_component, client_link.id);
+            assert_eq!(e.listen, p.ports.get(&format!("link-edge-{r}")));
+        }
+        assert_eq!(p.edge_urls().len(), 2);
+        assert_eq!(
+            p.route_port("connect-41-1"),
+            Some(p.link("connect-41-1").unwrap().listen)
+        );
+        assert_eq!(p.route_port("edge-0"), None);
+        assert_eq!(p.route_port("nothing"), None);
+        let mut listens: Vec<u16> = p.links.iter().map(|l| l.listen).collect();
+        let n = listens.len();
+        listens.sort_unstable();
+        listens.dedup();
+        assert_eq!(listens.len(), n, "link ports must be distinct");
+    }
+
+    #[test]
+    fn one_line_has_no_edge_and_edges_do_not_move_other_ports() {
+        let one = EnvSettings {
+            lines: vec![SparkLine::V4_1],
+            ..EnvSettings::default()
+        };
+        assert!(plan(&one).edge_urls().is_empty());
+        let names = port_names(&EnvSettings::default());
+        let first_edge = names
+            .iter()
+            .position(|n| n.starts_with("link-edge-"))
+            .unwrap();
+        assert!(names[first_edge..]
+            .iter()
+            .all(|n| n.starts_with("link-edge-")));
     }
 
     #[test]

@@ -3,4 +3,5 @@
 
 mod http;
 mod support;
+mod switch;
 mod tcp;
