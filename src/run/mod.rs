@@ -474,8 +474,10 @@ fn run_workload(
             notes.clone(),
             say,
         ));
-        let ticker = tokio::spawn(progress(history_path.clone(), Instant::now(), say));
+        let tally = Tally::default();
+        let ticker = tokio::spawn(progress(tally.clone(), Instant::now(), say));
         let opts = load::LoadOptions {
+            on_record: Some(counting(tally)),
             concurrent_writes: w.concurrent_writes,
             // The reading session may hold a file listing from before other sessions' writes.
             refresh_before_read_back: true,
@@ -535,27 +537,32 @@ fn run_workload(
     Ok(())
 }
 
-/// Every 10 s, one line per run: operations so far per version and outcome (from the history
-/// file the driver streams).
-async fn progress(history: PathBuf, t0: Instant, say: fn(&str)) {
+/// Operations finished so far, per version: ok, fail, info.
+type Tally = Arc<Mutex<BTreeMap<&'static str, [u64; 3]>>>;
+
+/// Counts one record's outcome into `tally`.
+fn count_record(tally: &Tally, r: &OpRecord) {
+    let mut t = tally.lock().expect("not poisoned");
+    let c = t.entry(r.version.version()).or_default();
+    match r.outcome.as_str() {
+        "ok" => c[0] += 1,
+        "fail" => c[1] += 1,
+        _ => c[2] += 1,
+    }
+}
+
+/// A record sink that counts outcomes per version into `tally`.
+fn counting(tally: Tally) -> load::RecordSink {
+    Arc::new(move |r: &OpRecord| count_record(&tally, r))
+}
+
+/// Every 10 s, one line: operations finished so far per version and outcome.
+async fn progress(tally: Tally, t0: Instant, say: fn(&str)) {
     loop {
         tokio::time::sleep(Duration::from_secs(10)).await;
-        // The last line may be half written: skip what does not parse.
-        let text = std::fs::read_to_string(&history).unwrap_or_default();
-        let records: Vec<OpRecord> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let mut per: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
-        for r in &records {
-            let c = per.entry(r.version.version()).or_default();
-            match r.outcome.as_str() {
-                "ok" => c[0] += 1,
-                "fail" => c[1] += 1,
-                _ => c[2] += 1,
-            }
-        }
-        let parts: Vec<String> = per
+        let parts: Vec<String> = tally
+            .lock()
+            .expect("not poisoned")
             .iter()
             .map(|(v, [ok, fail, info])| format!("{v}: {ok} ok, {fail} fail, {info} info"))
             .collect();

@@ -14,8 +14,8 @@
 //!   change.
 //! - **In place**: before the load starts, the target version's Connect servers are stopped and
 //!   held down. A switch stops (SIGTERM) and holds the old side's servers, routes the edges to
-//!   the new side, releases its hold and waits until the supervisor reports it ready; a
-//!   roll-back does the reverse. Every hold is a `stop` fault in the ledger owned by this
+//!   the new side and releases its hold; the runner then waits until the new side answers
+//!   through the edge and until the supervisor reports it ready. A roll-back does the reverse. Every hold is a `stop` fault in the ledger owned by this
 //!   process, so the normal end, an error, Ctrl-C, a panic (`HealGuard`) or a SIGKILL (the next
 //!   command's recovery) releases it.
 //! - **Writes** go to one external Parquet table created before the load at one S3 location
@@ -35,18 +35,22 @@
 //! - **Unavailability** (upper bound): from the switch to the start of the first `ok` operation
 //!   routed to the new version. It includes the wait for the next arrival, so it is at least the
 //!   gap between operations. **Failing** (lower bound): from the switch to the start of the last
-//!   operation that did not succeed before that first `ok` one (0 when none failed). **Answered**:
-//!   when the runner's own session through the edge first got an answer from the new version.
+//!   operation that did not succeed before that first `ok` one (0 when none failed). **First
+//!   answer**: to the end of the first `ok` operation on the new version (a cold server answers
+//!   its first queries slowly). **Answered**: when the runner's own session through the edge
+//!   first got an answer from the new version (polled every 200 ms).
 //! - **Streak**: the consecutive non-`ok` operations around the switch: those in flight at the
 //!   switch that ended non-`ok`, then those started after it until the first `ok` one.
 //! - **Failed / unknown**: `fail` / `info` operations in flight at some point of
 //!   [switch, switch + 60 s].
-//! - **Sessions lost**: of those, the ones whose session or operation was gone on the server or
-//!   whose connection broke mid-flight — error class `INVALID_HANDLE.*` (`SESSION_CHANGED`,
-//!   `SESSION_NOT_FOUND`, `OPERATION_NOT_FOUND`…) or a message naming `SESSION_CHANGED`,
-//!   `SESSION_NOT_FOUND`, `SESSION_CLOSED` or `OPERATION_NOT_FOUND`, or an unknown outcome
-//!   because the connection failed or the server lost the operation. A refused connection
-//!   (nothing was sent) and a passed deadline are not counted.
+//! - **Sessions lost**: of those, the ones the server answered with "I do not have this session
+//!   or operation": an error class or message naming `INVALID_HANDLE`, `SESSION_CHANGED`,
+//!   `SESSION_NOT_FOUND`, `SESSION_CLOSED` or `OPERATION_NOT_FOUND` (e.g. an operation in flight
+//!   at the switch that the client reattaches to on the new side). A connection reset alone is
+//!   not counted (it says nothing about the session: in place, the new server may not even be
+//!   up yet), nor a refused connection or a passed deadline. A session the new side silently
+//!   starts afresh (Spark 3.5 does for an id it does not know) cannot be seen from errors: Spark
+//!   sessions never survive a switch.
 //! - **Lost writes**: ids acknowledged before the switch missing on the new side.
 //! - **Wrong answers**: the oracle's `wrong` verdicts from the switch to the next one (or the
 //!   end).
@@ -202,6 +206,8 @@ pub struct SwitchMeasure {
     pub unavailable_s: Option<f64>,
     /// Seconds to the start of the last non-`ok` operation before that one (0: none failed).
     pub failing_s: f64,
+    /// Seconds to the end of the first `ok` operation on `to` started after the switch.
+    pub first_answer_s: Option<f64>,
     /// Seconds until `to` answered the runner through the edge.
     pub answered_s: Option<f64>,
     /// Seconds the switch was observed for (to the next switch or the end).
@@ -265,6 +271,14 @@ fn client_ops(history: &[OpRecord]) -> Vec<&OpRecord> {
     ops
 }
 
+/// The earliest end of an `ok` op routed to `to` that started at or after `at_us`.
+pub fn first_answer(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> Option<u64> {
+    ops.iter()
+        .filter(|r| r.start_us >= at_us && r.outcome == "ok" && r.version == to)
+        .map(|r| r.end_us)
+        .min()
+}
+
 /// (start of the first `ok` op routed to `to` started at or after `at_us`, start of the last
 /// non-`ok` op started in between — `at_us` when none).
 pub fn unavailability(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> (Option<u64>, u64) {
@@ -298,13 +312,11 @@ pub fn streak(ops: &[&OpRecord], at_us: u64) -> (u64, Option<u64>) {
     ((before.count() + after.count()) as u64, first)
 }
 
-/// Whether an operation's failure says its session or operation was lost (see the module
-/// documentation for the rule).
+/// Whether an operation's failure says the server no longer had its session or operation (see
+/// the module documentation for the rule).
 pub fn session_lost(r: &OpRecord) -> bool {
-    if r.outcome == "ok" {
-        return false;
-    }
-    const NAMED: [&str; 4] = [
+    const NAMED: [&str; 5] = [
+        "INVALID_HANDLE",
         "SESSION_CHANGED",
         "SESSION_NOT_FOUND",
         "SESSION_CLOSED",
@@ -312,13 +324,10 @@ pub fn session_lost(r: &OpRecord) -> bool {
     ];
     let class = r.error_class.as_deref().unwrap_or("");
     let message = r.message.as_deref().unwrap_or("");
-    class.starts_with("INVALID_HANDLE")
-        || NAMED
+    r.outcome != "ok"
+        && NAMED
             .iter()
             .any(|n| class.contains(n) || message.contains(n))
-        || (r.outcome == "info"
-            && (message.starts_with("connection failed mid-flight")
-                || message.starts_with("server lost the operation")))
 }
 
 /// (failed, unknown, sessions lost) among ops in flight at some point of `[at_us, until_us)`.
@@ -391,6 +400,7 @@ pub fn measure(history: &[OpRecord], switches: &[Switch], end_ms: u64) -> Vec<Sw
                 at_ms: s.at_ms,
                 unavailable_s: first_ok.map(|t| secs(t - at)),
                 failing_s: secs(last_bad - at),
+                first_answer_s: first_answer(&ops, at, s.to).map(|t| secs(t - at)),
                 answered_s: s
                     .answered_ms
                     .map(|t| t.saturating_sub(s.at_ms) as f64 / 1e3),
@@ -611,6 +621,7 @@ fn table_rows(u: &UpgradeSummary) -> Vec<Vec<String>> {
                     s.at_ms.saturating_sub(u.workload_start_ms) as f64 / 1e3
                 ),
                 format!("≤ {} (≥ {:.1}s)", opt_s(m.unavailable_s), m.failing_s),
+                opt_s(m.first_answer_s),
                 opt_s(m.answered_s),
                 format!("{} / {}", m.failed, m.unknown),
                 m.sessions_lost.to_string(),
@@ -622,10 +633,11 @@ fn table_rows(u: &UpgradeSummary) -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADERS: [&str; 9] = [
+const HEADERS: [&str; 10] = [
     "switch",
     "at",
     "unavailable",
+    "first answer",
     "edge answered",
     "failed / unknown (60 s)",
     "sessions lost",
@@ -681,10 +693,10 @@ pub fn render_html(u: &UpgradeSummary, history: &[OpRecord]) -> String {
 const MEASURE_NOTE: &str = "Unavailable: from the switch to the start of the first successful \
     operation on the new version (an upper bound: it includes the wait for the next arrival); the \
     lower bound in brackets is the start of the last operation that did not succeed before it. \
-    Edge answered: the runner's own session through the cut-over endpoint. Sessions lost: failed \
-    or unknown operations whose session or operation was gone on the server or whose connection \
-    broke mid-flight. Spark sessions never move between versions: the new side starts every \
-    client session afresh.";
+    First answer: the end of the first successful operation on the new version. Edge answered: \
+    the runner's own session through the cut-over endpoint. Sessions lost: failed or unknown \
+    operations the server answered with an unknown session or operation (INVALID_HANDLE). Spark \
+    sessions never move between versions: the new side starts every client session afresh.";
 
 /// The section as Markdown.
 pub fn render_markdown(u: &UpgradeSummary) -> String {
@@ -959,7 +971,7 @@ impl Switcher {
         ))
     }
 
-    /// Releases `line`'s hold and waits until its Connect servers are ready.
+    /// Releases `line`'s hold: the supervisor starts its Connect servers again.
     fn release(&self, line: SparkLine) -> Result<String, String> {
         let id = self.holds.lock().expect("holds lock").remove(&line);
         let Some(id) = id else {
@@ -967,9 +979,14 @@ impl Switcher {
         };
         inject::heal(&self.home, &id, "upgrade: released")
             .map_err(|e| format!("release {id}: {e}"))?;
+        Ok(format!("released connect@{line}:all ({id})"))
+    }
+
+    /// Waits until the supervisor reports `line`'s Connect servers ready.
+    fn wait_ready(&self, line: SparkLine) -> Result<String, String> {
         let took = wait_connect(&self.home, line, READY_TIMEOUT, "ready", |c| c.ready)?;
         Ok(format!(
-            "released connect@{line}:all ({id}), ready after {:.1}s",
+            "Spark {line}'s Connect server(s) ready for the supervisor after {:.1}s more",
             took.as_secs_f64()
         ))
     }
@@ -984,8 +1001,17 @@ impl Switcher {
             .copied()
             .collect();
         held.into_iter()
-            .filter_map(|line| self.release(line).err())
+            .filter_map(|line| self.release(line).and_then(|_| self.wait_ready(line)).err())
             .collect()
+    }
+
+    /// How long the new side may take to answer once the clients were moved: in place, it
+    /// has to start first.
+    fn answer_timeout(&self) -> Duration {
+        match self.style {
+            UpgradeStyle::BlueGreen => ANSWER_TIMEOUT,
+            UpgradeStyle::InPlace => READY_TIMEOUT,
+        }
     }
 
     /// The steps of moving clients from `from` to `to` in this run's style.
@@ -1019,47 +1045,64 @@ impl Switcher {
     /// One switch, start to end: move the clients, wait for the new side to answer through the
     /// edge, read back what was acknowledged before.
     async fn switch(self: Arc<Self>, p: Planned) -> Switch {
-        let sw = Switch::begin(p);
-        let at_us = sw.at_ms * 1000;
+        let mut sw = self.clone().moved(p).await;
+        if sw.error.is_none() {
+            if let Err(e) = self.confirm(&mut sw).await {
+                sw.error = Some(e);
+            }
+        }
+        sw
+    }
+
+    /// Moves the clients (blocking steps, off the async workers).
+    async fn moved(self: Arc<Self>, p: Planned) -> Switch {
+        let mut sw = Switch::begin(p);
         let this = self.clone();
         let moved = tokio::task::spawn_blocking(move || {
-            let mut sw = sw;
             let r = this.move_clients(p.from, p.to, &mut sw);
             (sw, r)
         })
         .await;
-        let (mut sw, result) = match moved {
-            Ok(v) => v,
+        match moved {
+            Ok((mut sw, r)) => {
+                sw.error = r.err();
+                sw
+            }
             Err(e) => {
                 let mut sw = Switch::begin(p);
                 sw.error = Some(format!("switch task: {e}"));
-                return sw;
+                sw
             }
-        };
-        if let Err(e) = result {
-            sw.error = Some(e);
-            return sw;
         }
-        match answered_by(&self.edge, p.to).await {
-            Ok(session) => {
-                sw.answered_ms = Some(now_ms());
-                if let Some(table) = &self.table {
-                    let acked = self.acked_before(at_us);
-                    sw.read_back =
-                        Some(read_back_acked(&session, table, &acked, self.op_timeout).await);
-                }
-            }
-            Err(e) => sw.error = Some(e),
+    }
+
+    /// Waits for the new side to answer through the edge (in place: then for the supervisor
+    /// to report it ready), and reads back there what was acknowledged before the switch.
+    async fn confirm(self: &Arc<Self>, sw: &mut Switch) -> Result<(), String> {
+        let to = sw.to;
+        let session = answered_by(&self.edge, to, self.answer_timeout()).await?;
+        sw.answered_ms = Some(now_ms());
+        if self.style == UpgradeStyle::InPlace {
+            let this = self.clone();
+            let ready = tokio::task::spawn_blocking(move || this.wait_ready(to))
+                .await
+                .map_err(|e| format!("wait for readiness: {e}"))?;
+            sw.steps.push(ready?);
         }
-        sw
+        if let Some(table) = &self.table {
+            let acked = self.acked_before(sw.at_ms * 1000);
+            sw.read_back = Some(read_back_acked(&session, table, &acked, self.op_timeout).await);
+        }
+        Ok(())
     }
 }
 
-/// A session through `edge` answered by `to`, opened as soon as `to` answers.
-async fn answered_by(edge: &str, to: SparkLine) -> Result<Session, String> {
+/// A session through `edge` answered by `to`, opened as soon as `to` answers (polled every
+/// 200 ms for up to `timeout`).
+async fn answered_by(edge: &str, to: SparkLine, timeout: Duration) -> Result<Session, String> {
     let t = Instant::now();
     let mut last = String::new();
-    while t.elapsed() < ANSWER_TIMEOUT {
+    while t.elapsed() < timeout {
         let opts = SessionOptions {
             connect_timeout: Duration::from_secs(5),
             ..SessionOptions::default()
@@ -1073,7 +1116,7 @@ async fn answered_by(edge: &str, to: SparkLine) -> Result<Session, String> {
     }
     Err(format!(
         "Spark {to} did not answer through {edge} within {}s (last: {last})",
-        ANSWER_TIMEOUT.as_secs()
+        timeout.as_secs()
     ))
 }
 
@@ -1392,8 +1435,9 @@ impl UpgradeRun<'_> {
                 stop.clone(),
                 say,
             ));
-            let ticker = tokio::spawn(super::progress(history_path.clone(), t0, say));
-            let opts = load_options(switcher);
+            let tally = super::Tally::default();
+            let ticker = tokio::spawn(super::progress(tally.clone(), t0, say));
+            let opts = load_options(switcher, tally);
             let r = load::run_with(cfg, judge, stop.clone(), opts).await;
             stop.store(true, Ordering::SeqCst);
             let switches = switching.await.unwrap_or_default();
@@ -1501,7 +1545,7 @@ impl UpgradeRun<'_> {
 
 /// The load's options: the serving version, the pre-created shared table, and the acknowledged
 /// writes collected for the switches' read-backs.
-fn load_options(switcher: &Switcher) -> LoadOptions {
+fn load_options(switcher: &Switcher, tally: super::Tally) -> LoadOptions {
     let acks = switcher.acks.clone();
     LoadOptions {
         serving: Some(switcher.serving.clone()),
@@ -1509,6 +1553,7 @@ fn load_options(switcher: &Switcher) -> LoadOptions {
         refresh_before_read_back: true,
         concurrent_writes: false,
         on_record: Some(Arc::new(move |r: &OpRecord| {
+            super::count_record(&tally, r);
             if let (OpKind::Write, "ok", Some(ids)) = (r.kind, r.outcome.as_str(), r.ids) {
                 acks.lock().expect("acks lock").push(Acked {
                     end_us: r.end_us,
@@ -1710,10 +1755,14 @@ mod tests {
     }
 
     #[test]
-    fn sessions_lost_are_lost_handles_and_broken_connections_not_refusals_or_deadlines() {
+    fn sessions_lost_are_handles_the_server_no_longer_has_not_resets_or_deadlines() {
         let h = cutover_history();
         let lost: Vec<u64> = h.iter().filter(|r| session_lost(r)).map(|r| r.op).collect();
-        assert_eq!(lost, vec![2, 3]);
+        assert_eq!(
+            lost,
+            vec![3],
+            "a reset alone says nothing about the session"
+        );
         let mut deadline = op(9, 0.0, 30.0, "info", NEW);
         deadline.message = Some("deadline of 30s passed; interrupt confirmed".into());
         assert!(!session_lost(&deadline));
@@ -1727,7 +1776,7 @@ mod tests {
     fn window_failures_count_ops_in_flight_during_the_window() {
         let h = cutover_history();
         let ops = client_ops(&h);
-        assert_eq!(window_failures(&ops, T, T + 60_000_000), (2, 1, 2));
+        assert_eq!(window_failures(&ops, T, T + 60_000_000), (2, 1, 1));
         // A failure that ended before the switch is not the switch's.
         let early = [op(1, -5.0, 1.0, "fail", OLD)];
         assert_eq!(
@@ -1769,7 +1818,8 @@ mod tests {
         assert_eq!(m[0].unavailable_s, Some(2.0));
         assert!((m[0].failing_s - 0.8).abs() < 1e-9);
         assert_eq!(m[0].answered_s, Some(0.4));
-        assert_eq!((m[0].failed, m[0].unknown, m[0].sessions_lost), (2, 1, 2));
+        assert_eq!((m[0].failed, m[0].unknown, m[0].sessions_lost), (2, 1, 1));
+        assert_eq!(m[0].first_answer_s, Some(2.7));
         assert_eq!((m[0].judged, m[0].wrong_answers), (3, 1));
         assert_eq!(m[0].writes_verified, None);
         assert_eq!(m[0].streak_ops, 3);
@@ -1791,6 +1841,7 @@ mod tests {
             at_ms: 0,
             unavailable_s: unavailable,
             failing_s: 0.0,
+            first_answer_s: None,
             answered_s: None,
             observed_s: observed,
             streak_ops: 0,
@@ -1904,7 +1955,7 @@ mod tests {
         assert!(s.html.contains("<svg") && s.html.contains("<circle"));
         assert!(
             s.markdown
-                .contains("| cut-over 3.5.7 → 4.1.0 | +60.0s | ≤ 2.0s (≥ 0.8s) |"),
+                .contains("| cut-over 3.5.7 → 4.1.0 | +60.0s | ≤ 2.0s (≥ 0.8s) | 2.7s | 0.4s |"),
             "{}",
             s.markdown
         );
