@@ -147,8 +147,19 @@ pub(crate) fn decode_server_error(status: &tonic::Status) -> Option<ServerError>
     })
 }
 
-/// `ERROR_CLASS` from a message starting with `[ERROR_CLASS] `.
+/// `ERROR_CLASS` from a message starting with `[ERROR_CLASS] `, or with a Java exception class
+/// and then that (`org.apache.spark.SparkSQLException: [INVALID_HANDLE.SESSION_NOT_FOUND] …`,
+/// as Spark 3.5 words some handle errors).
 fn class_from_message(message: &str) -> Option<String> {
+    let message = message.trim_start();
+    let message = match message.split_once(": [") {
+        Some((exception, _))
+            if !message.starts_with('[') && !exception.contains(char::is_whitespace) =>
+        {
+            &message[exception.len() + 2..]
+        }
+        _ => message,
+    };
     let rest = message.trim_start().strip_prefix('[')?;
     let end = rest.find(']')?;
     let class = &rest[..end];
@@ -246,6 +257,19 @@ pub(crate) mod tests {
             StatusClass::Server(err.clone())
         );
         assert_eq!(classify(&status, Phase::InFlight), StatusClass::Server(err));
+    }
+
+    #[test]
+    fn a_spark_35_handle_error_names_its_class_after_the_exception() {
+        assert_eq!(
+            class_from_message(
+                "org.apache.spark.SparkSQLException: [INVALID_HANDLE.SESSION_NOT_FOUND] The handle 1f… is invalid."
+            )
+            .as_deref(),
+            Some("INVALID_HANDLE.SESSION_NOT_FOUND")
+        );
+        assert_eq!(class_from_message("no class: [x] here"), None);
+        assert_eq!(class_from_message("[DIVIDE_BY_ZERO] x").as_deref(), Some("DIVIDE_BY_ZERO"));
     }
 
     #[test]

@@ -786,10 +786,10 @@ fn timeline_svg(u: &UpgradeSummary, history: &[OpRecord]) -> String {
         }
     }
     let axis_y = TOP + LANE * lanes.len() as f64 + 16.0;
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<text x=\"{LEFT}\" y=\"{axis_y:.1}\" font-size=\"11\">0 s</text>\
-         <text x=\"{:.1}\" y=\"{axis_y:.1}\" font-size=\"11\" text-anchor=\"end\">{:.0} s</text></svg>\n",
+         <text x=\"{:.1}\" y=\"{axis_y:.1}\" font-size=\"11\" text-anchor=\"end\">{:.0} s</text></svg>",
         W - RIGHT,
         (end - start) / 1e3
     );
@@ -1437,7 +1437,7 @@ impl UpgradeRun<'_> {
             ));
             let tally = super::Tally::default();
             let ticker = tokio::spawn(super::progress(tally.clone(), t0, say));
-            let opts = load_options(switcher, tally);
+            let opts = load_options(switcher, tally, w.concurrent_writes);
             let r = load::run_with(cfg, judge, stop.clone(), opts).await;
             stop.store(true, Ordering::SeqCst);
             let switches = switching.await.unwrap_or_default();
@@ -1543,15 +1543,15 @@ impl UpgradeRun<'_> {
     }
 }
 
-/// The load's options: the serving version, the pre-created shared table, and the acknowledged
-/// writes collected for the switches' read-backs.
-fn load_options(switcher: &Switcher, tally: super::Tally) -> LoadOptions {
+/// The load's options: the serving version, the pre-created shared table, the progress tally
+/// and the acknowledged writes collected for the switches' read-backs.
+fn load_options(switcher: &Switcher, tally: super::Tally, concurrent_writes: bool) -> LoadOptions {
     let acks = switcher.acks.clone();
     LoadOptions {
         serving: Some(switcher.serving.clone()),
         table_exists: true,
         refresh_before_read_back: true,
-        concurrent_writes: false,
+        concurrent_writes,
         on_record: Some(Arc::new(move |r: &OpRecord| {
             super::count_record(&tally, r);
             if let (OpKind::Write, "ok", Some(ids)) = (r.kind, r.outcome.as_str(), r.ids) {
@@ -1884,8 +1884,8 @@ mod tests {
         sw.read_back = Some(ok.clone());
         let good = measure_with(Some(1.0), 90.0);
         let cs = checks(
-            &[good.clone()],
-            &[sw.clone()],
+            std::slice::from_ref(&good),
+            std::slice::from_ref(&sw),
             Duration::from_secs(60),
             0,
             true,
