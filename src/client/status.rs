@@ -269,7 +269,10 @@ pub(crate) mod tests {
             Some("INVALID_HANDLE.SESSION_NOT_FOUND")
         );
         assert_eq!(class_from_message("no class: [x] here"), None);
-        assert_eq!(class_from_message("[DIVIDE_BY_ZERO] x").as_deref(), Some("DIVIDE_BY_ZERO"));
+        assert_eq!(
+            class_from_message("[DIVIDE_BY_ZERO] x").as_deref(),
+            Some("DIVIDE_BY_ZERO")
+        );
     }
 
     #[test]
