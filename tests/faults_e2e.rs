@@ -130,15 +130,6 @@ fn faults_act_as_independent_probes_see_and_heal_on_every_exit_path() {
     if skip_unless_ready("faults_act_as_independent_probes_see_and_heal_on_every_exit_path") {
         return;
     }
-    if !nft::available() {
-        let msg = "SKIPPED faults e2e: nftables (nft) cannot run here (needs root and the nftables package; `chaos setup` installs it)";
-        assert!(
-            std::env::var("CHAOS_E2E").as_deref() != Ok("require"),
-            "{msg}"
-        );
-        eprintln!("\n==================== {msg} ====================\n");
-        return;
-    }
     let dir = tempfile::Builder::new()
         .prefix("chaos-faults-")
         .tempdir()
@@ -151,6 +142,16 @@ fn faults_act_as_independent_probes_see_and_heal_on_every_exit_path() {
             .success(),
         "env up"
     );
+    // `env up` installs nftables (apt-get) where it is missing, so check only now.
+    if !nft::available() {
+        let msg = "SKIPPED faults e2e: nftables (nft) cannot run here (needs root and the nftables package; `chaos setup` installs it)";
+        assert!(
+            std::env::var("CHAOS_E2E").as_deref() != Ok("require"),
+            "{msg}"
+        );
+        eprintln!("\n==================== {msg} ====================\n");
+        return;
+    }
     let env_home = EnvHome::at(&home);
     let plan: Plan = chaos_env::read_plan(&env_home).unwrap();
     ok(
