@@ -7,10 +7,11 @@
 //! ```text
 //! chaos env up --home /tmp/compat-env --base-port 37000 --workers 1
 //! chaos datagen --scale 0.1 --home /tmp/compat-env
-//! CHAOS_COMPAT_HOME=/tmp/compat-env cargo test --release --test compat_e2e -- --nocapture
+//! CHAOS_COMPAT_HOME=/tmp/compat-env cargo test --release --test compat_e2e -- --ignored --nocapture
 //! ```
 //!
-//! Without `CHAOS_COMPAT_HOME` the test prints SKIPPED and returns. `CHAOS_COMPAT_QUERIES`
+//! It is `#[ignore]`d (reported as ignored, never as passed); run with `--ignored`. Without
+//! `CHAOS_COMPAT_HOME` it then prints SKIPPED and returns. `CHAOS_COMPAT_QUERIES`
 //! chooses the TPC-DS set (`quick` by default, `all`, `none`); `CHAOS_COMPAT_OUT` is where the
 //! report is written (default `target/compat-e2e`).
 
@@ -31,6 +32,7 @@ fn class_of<'a>(report: &'a compat::CompatReport, id: &str) -> &'a Class {
 }
 
 #[tokio::test]
+#[ignore = "opt-in: needs a running environment named by CHAOS_COMPAT_HOME (cargo test --release --test compat_e2e -- --ignored)"]
 async fn compat_suite_against_a_running_environment() {
     let Some(home) = std::env::var_os("CHAOS_COMPAT_HOME").map(PathBuf::from) else {
         eprintln!(

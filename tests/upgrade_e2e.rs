@@ -4,7 +4,8 @@
 //! measures both switches with no lost write and no wrong answer.
 //!
 //! It takes about ten minutes (environment, data, a four-minute workload), so it runs only with
-//! `CHAOS_UPGRADE_E2E=1` and skips loudly otherwise.
+//! `CHAOS_UPGRADE_E2E=1` and skips loudly otherwise; it is `#[ignore]`d, so the suite reports it
+//! as ignored, never as passed (run it with `-- --ignored`).
 
 mod common;
 
@@ -44,6 +45,7 @@ fn verdict_of(report: &RunReport, check: &str, version: Option<&str>) -> Verdict
 }
 
 #[test]
+#[ignore = "opt-in, about ten minutes: CHAOS_UPGRADE_E2E=1 cargo test --release --test upgrade_e2e -- --ignored"]
 fn blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answers() {
     if std::env::var("CHAOS_UPGRADE_E2E").as_deref() != Ok("1") {
         eprintln!(
