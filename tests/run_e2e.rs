@@ -6,22 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{chaos, skip_unless_ready};
+use common::{run_scenario, skip_unless_ready};
 use spark_chaos::check::Verdict;
-use spark_chaos::report::RunReport;
-
-fn only_dir(parent: &Path) -> std::path::PathBuf {
-    let dirs: Vec<_> = std::fs::read_dir(parent)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report directory expected: {dirs:?}");
-    dirs[0].clone()
-}
 
 #[test]
 fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
@@ -34,22 +20,8 @@ fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
         .unwrap();
     let home = dir.path().join("env");
     let reports = dir.path().join("reports");
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci-smoke.toml");
-    let out = chaos(
-        &home,
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--base-port",
-            "29000",
-            "--reports",
-            reports.to_str().unwrap(),
-        ],
-    );
-    let code = out.status.code().expect("exit code");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-
-    let report_dir = only_dir(&reports);
+    let run = run_scenario(&home, "ci-smoke.toml", "29000", &reports);
+    let (report_dir, report) = (&run.dir, &run.report);
     for f in [
         "report.html",
         "summary.md",
@@ -65,25 +37,7 @@ fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
         );
     }
     assert!(report_dir.join("logs").join("supervisor.log").is_file());
-    let report: RunReport =
-        serde_json::from_slice(&std::fs::read(report_dir.join("report.json")).unwrap()).unwrap();
-    eprintln!(
-        "{}",
-        std::fs::read_to_string(report_dir.join("summary.md")).unwrap()
-    );
-
-    // The run completed, with the documented exit code for its verdict.
-    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
-    let expected_code = match report.verdict {
-        Verdict::Valid => 0,
-        Verdict::Invalid => 1,
-        Verdict::Unknown => 3,
-    };
-    assert_eq!(
-        code, expected_code,
-        "exit code vs verdict {}",
-        report.verdict
-    );
+    let stdout = String::from_utf8_lossy(&run.out.stdout);
     assert!(
         stdout.contains("report.html"),
         "the terminal summary names the report: {stdout}"

@@ -9,24 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{chaos, skip_unless_ready};
+use common::skip_unless_ready;
 use spark_chaos::check::Verdict;
 use spark_chaos::report::RunReport;
 
 const TEST: &str = "blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answers";
-
-fn report_dir(parent: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(parent)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report directory expected: {dirs:?}");
-    dirs[0].clone()
-}
 
 fn verdict_of(report: &RunReport, check: &str, version: Option<&str>) -> Verdict {
     let c = report
@@ -63,36 +50,8 @@ fn blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answer
     let home = dir.path().join("env");
     let reports = dir.path().join("reports");
     let _down = common::Down(&home);
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/upgrade-3.5-to-4.1.toml");
-    let out = chaos(
-        &home,
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--base-port",
-            "39500",
-            "--reports",
-            reports.to_str().unwrap(),
-        ],
-    );
-    let dir = report_dir(&reports);
-    let report: RunReport =
-        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
-    eprintln!(
-        "{}",
-        std::fs::read_to_string(dir.join("summary.md")).unwrap()
-    );
-    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
-    let expected_code = match report.verdict {
-        Verdict::Valid => 0,
-        Verdict::Invalid => 1,
-        Verdict::Unknown => 3,
-    };
-    assert_eq!(
-        out.status.code(),
-        Some(expected_code),
-        "exit code vs verdict"
-    );
+    let run = common::run_scenario(&home, "upgrade-3.5-to-4.1.toml", "39500", &reports);
+    let report = &run.report;
 
     // The upgrade section: both switches happened and were measured.
     let section = report
@@ -144,7 +103,7 @@ fn blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answer
         Verdict::Valid
     );
     verdict_of(&report, "upgrade_unavailability", None);
-    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
     assert!(html.contains("Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)"));
 
     // Nothing left behind: the run started the environment and stopped it, no fault is open.

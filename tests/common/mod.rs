@@ -84,3 +84,60 @@ pub fn skip_unless_ready(test: &str) -> bool {
     eprintln!("\n==================== {msg} ====================\n");
     true
 }
+
+/// What `chaos run` left: its process output, the report directory and the parsed report.
+pub struct RunOutput {
+    /// The process output.
+    pub out: Output,
+    /// `reports/<scenario>-<time>/`.
+    pub dir: std::path::PathBuf,
+    /// `report.json`.
+    pub report: spark_chaos::report::RunReport,
+}
+
+/// Runs `chaos run scenarios/<file>` with its reports under `reports`, checks that the run
+/// completed with the exit code its verdict documents, and prints its summary.
+pub fn run_scenario(home: &Path, file: &str, base_port: &str, reports: &Path) -> RunOutput {
+    use spark_chaos::check::Verdict;
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    let out = chaos(
+        home,
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--base-port",
+            base_port,
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(reports)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one report directory expected: {dirs:?}");
+    let dir = dirs[0].clone();
+    let report: spark_chaos::report::RunReport =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    eprintln!(
+        "{}",
+        std::fs::read_to_string(dir.join("summary.md")).unwrap()
+    );
+    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
+    let expected_code = match report.verdict {
+        Verdict::Valid => 0,
+        Verdict::Invalid => 1,
+        Verdict::Unknown => 3,
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(expected_code),
+        "exit code vs verdict {}",
+        report.verdict
+    );
+    RunOutput { out, dir, report }
+}
