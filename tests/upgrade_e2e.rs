@@ -88,21 +88,21 @@ fn blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answer
             report.queries.iter().any(|q| q.version == v && q.ok > 0),
             "no successful query on {v}"
         );
-        assert_eq!(verdict_of(&report, "lost_writes", Some(v)), Verdict::Valid);
+        assert_eq!(verdict_of(report, "lost_writes", Some(v)), Verdict::Valid);
         assert_ne!(
-            verdict_of(&report, "wrong_answers", Some(v)),
+            verdict_of(report, "wrong_answers", Some(v)),
             Verdict::Invalid
         );
     }
     assert_eq!(
-        verdict_of(&report, "upgrade_lost_writes", None),
+        verdict_of(report, "upgrade_lost_writes", None),
         Verdict::Valid
     );
     assert_eq!(
-        verdict_of(&report, "upgrade_wrong_answers", None),
+        verdict_of(report, "upgrade_wrong_answers", None),
         Verdict::Valid
     );
-    verdict_of(&report, "upgrade_unavailability", None);
+    verdict_of(report, "upgrade_unavailability", None);
     let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
     assert!(html.contains("Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)"));
 
