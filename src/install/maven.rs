@@ -351,7 +351,7 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> Result<(), MavenError> {
     if !out.status.success() {
         return Err(MavenError::Unpack {
             archive: archive.to_path_buf(),
-            status: exit_text(&out.status),
+            status: crate::install::steps::exit_text(&out.status),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
@@ -570,7 +570,7 @@ fn run_maven(
         errors.truncate(12);
         return Err(MavenError::Maven {
             name: name.to_string(),
-            status: exit_text(&status),
+            status: crate::install::steps::exit_text(&status),
             log: log_path.to_path_buf(),
             errors,
         });
@@ -633,13 +633,6 @@ fn is_current(marker: &Path, hash: &str) -> bool {
 }
 
 use crate::text::xml_escape;
-
-fn exit_text(status: &std::process::ExitStatus) -> String {
-    match status.code() {
-        Some(c) => c.to_string(),
-        None => format!("{status}"),
-    }
-}
 
 fn io_err(action: &'static str, path: &Path, source: std::io::Error) -> MavenError {
     MavenError::Io {

@@ -47,3 +47,11 @@ pub fn on_path(program: &str) -> bool {
         .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
         .unwrap_or(false)
 }
+
+/// An exit status for messages: the code, or how it ended (`signal: 9 (SIGKILL)`).
+pub fn exit_text(status: &std::process::ExitStatus) -> String {
+    status
+        .code()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| status.to_string())
+}

@@ -528,7 +528,7 @@ fn compile_patch(jars_dir: &Path, java_home: &Path) -> Result<(), HmsError> {
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         return Err(HmsError::Patch {
-            status: exit_text(&out.status),
+            status: crate::install::steps::exit_text(&out.status),
             output: text.trim().to_string(),
         });
     }
@@ -858,7 +858,7 @@ fn run_tool(p: &HmsParams, tool_args: &[&str]) -> Result<(bool, String), HmsErro
     let header = format!(
         "==== schematool {} (exit {}) ====\n",
         tool_args.join(" "),
-        exit_text(&out.status)
+        crate::install::steps::exit_text(&out.status)
     );
     log.write_all(header.as_bytes())
         .and_then(|()| log.write_all(text.as_bytes()))
@@ -898,13 +898,6 @@ fn schema_error(p: &HmsParams, action: &'static str, status: &str, output: &str)
 }
 
 use crate::text::xml_escape;
-
-fn exit_text(status: &std::process::ExitStatus) -> String {
-    status
-        .code()
-        .map(|c| c.to_string())
-        .unwrap_or_else(|| status.to_string())
-}
 
 fn io_err(action: &'static str, path: &Path, source: std::io::Error) -> HmsError {
     HmsError::Io {
