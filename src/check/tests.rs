@@ -30,24 +30,14 @@ fn at(s: f64) -> u64 {
 fn op(v: &str, s: f64, latency_ms: u64, outcome: &str) -> OpRecord {
     let intended_us = at(s) * 1000;
     OpRecord {
-        op: 0,
-        kind: OpKind::Query,
-        version: line(v),
         endpoint: "127.0.0.1:15002".into(),
-        name: "q3".into(),
-        warmup: false,
-        intended_us,
         start_us: intended_us,
         end_us: intended_us + latency_ms * 1000,
         outcome: outcome.into(),
         error_class: (outcome == "fail").then(|| "CONNECT_ERROR".to_string()),
-        sql_state: None,
-        message: None,
         rows: (outcome == "ok").then_some(10),
-        checksum: None,
         verdict: (outcome == "ok").then(|| "correct".to_string()),
-        verdict_detail: None,
-        ids: None,
+        ..OpRecord::planned(0, OpKind::Query, line(v), "q3", intended_us)
     }
 }
 

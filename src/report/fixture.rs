@@ -166,24 +166,12 @@ pub(super) fn history() -> Vec<OpRecord> {
 fn record(op: u64, line: SparkLine, kind: OpKind, name: &str, t_s: f64) -> OpRecord {
     let intended_us = STARTED * 1000 + (t_s * 1e6).round() as u64;
     OpRecord {
-        op,
-        kind,
-        version: line,
         endpoint: format!("sc://127.0.0.1:150{}", line.slug()),
-        name: name.into(),
         warmup: t_s < 45.0,
-        intended_us,
         start_us: intended_us,
         end_us: intended_us,
         outcome: "ok".into(),
-        error_class: None,
-        sql_state: None,
-        message: None,
-        rows: None,
-        checksum: None,
-        verdict: None,
-        verdict_detail: None,
-        ids: None,
+        ..OpRecord::planned(op, kind, line, name, intended_us)
     }
 }
 

@@ -75,6 +75,36 @@ pub struct OpRecord {
 }
 
 impl OpRecord {
+    /// An operation meant to start at `intended_us`, not yet run: no outcome, no timings.
+    pub fn planned(
+        op: u64,
+        kind: OpKind,
+        version: SparkLine,
+        name: &str,
+        intended_us: u64,
+    ) -> OpRecord {
+        OpRecord {
+            op,
+            kind,
+            version,
+            endpoint: String::new(),
+            name: name.to_string(),
+            warmup: false,
+            intended_us,
+            start_us: 0,
+            end_us: 0,
+            outcome: String::new(),
+            error_class: None,
+            sql_state: None,
+            message: None,
+            rows: None,
+            checksum: None,
+            verdict: None,
+            verdict_detail: None,
+            ids: None,
+        }
+    }
+
     /// Microseconds from intended start to end.
     pub fn latency_us(&self) -> u64 {
         self.end_us.saturating_sub(self.intended_us)

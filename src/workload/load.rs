@@ -326,25 +326,10 @@ fn record_error(r: &mut OpRecord, outcome: &Outcome) {
 
 impl Shared {
     fn base(&self, kind: OpKind, version: SparkLine, name: &str, intended_us: u64) -> OpRecord {
+        let op = self.op.fetch_add(1, Ordering::Relaxed);
         OpRecord {
-            op: self.op.fetch_add(1, Ordering::Relaxed),
-            kind,
-            version,
-            endpoint: String::new(),
-            name: name.to_string(),
             warmup: intended_us < self.t0_us + self.cfg.warmup.as_micros() as u64,
-            intended_us,
-            start_us: 0,
-            end_us: 0,
-            outcome: String::new(),
-            error_class: None,
-            sql_state: None,
-            message: None,
-            rows: None,
-            checksum: None,
-            verdict: None,
-            verdict_detail: None,
-            ids: None,
+            ..OpRecord::planned(op, kind, version, name, intended_us)
         }
     }
 
