@@ -32,6 +32,7 @@ pub mod latency;
 pub mod model;
 pub mod oracle;
 pub mod recovery;
+pub mod upgrade;
 pub mod util;
 pub mod windows;
 pub mod writes;

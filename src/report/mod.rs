@@ -21,6 +21,7 @@ pub mod markdown;
 pub mod model;
 mod svg;
 pub mod terminal;
+pub mod upgrade;
 
 #[cfg(test)]
 mod fixture;
