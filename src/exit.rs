@@ -12,5 +12,7 @@ pub const CHECK_UNKNOWN: u8 = 3;
 pub const INVALID_INPUT: u8 = 4;
 /// The environment could not be installed, started, reached or stopped.
 pub const ENVIRONMENT: u8 = 5;
+/// The run finished but its results (reports, history) could not be written.
+pub const OUTPUT: u8 = 6;
 /// Interrupted by a signal (Ctrl-C); faults were healed and partial results written.
 pub const INTERRUPTED: u8 = 130;

@@ -20,6 +20,8 @@ pub mod compat;
 pub mod exit;
 pub mod fault;
 pub mod install;
+pub mod interrupt;
+pub mod jsonfile;
 pub mod oracle;
 pub mod paths;
 pub mod platform;

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use spark_chaos::check::Verdict;
-use spark_chaos::compat::{self, Class, CompatConfig, EnvEndpoints, StatementSet};
+use spark_chaos::compat::{self, Class, CompatConfig, StatementSet};
 use spark_chaos::paths::Cache;
 
 fn class_of<'a>(report: &'a compat::CompatReport, id: &str) -> &'a Class {
@@ -41,7 +41,12 @@ async fn compat_suite_against_a_running_environment() {
         );
         return;
     };
-    let env = match EnvEndpoints::from_home(&home) {
+    let env = match spark_chaos::platform::at(
+        &spark_chaos::paths::EnvHome::at(&home),
+        &Cache::from_env(),
+    )
+    .and_then(|p| p.endpoints())
+    {
         Ok(env) => env,
         Err(e) => {
             eprintln!("SKIPPED: compat_e2e: {e}");

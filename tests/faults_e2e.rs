@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use common::{chaos, ok, skip_unless_ready, wait_for, Down};
 use spark_chaos::fault::ledger::Ledger;
-use spark_chaos::fault::{nft, procs};
 use spark_chaos::paths::EnvHome;
 use spark_chaos::platform::local::env as chaos_env;
 use spark_chaos::platform::local::links;
 use spark_chaos::platform::local::plan::Plan;
 use spark_chaos::platform::local::state::EnvState;
+use spark_chaos::platform::local::{nft, procs};
 use spark_chaos::probe::{s3::S3, thrift};
 
 const BASE_PORT: &str = "28000";

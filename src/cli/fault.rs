@@ -11,7 +11,7 @@ use crate::fault::catalog::{self, KINDS};
 use crate::fault::inject::{self, FaultError, HealGuard, Scope};
 use crate::fault::ledger::Owner;
 use crate::fault::FaultRecord;
-use crate::paths::EnvHome;
+use crate::platform::{DriverError, Platform, PlatformRef};
 
 /// `fault` subcommands.
 #[derive(Debug, Subcommand)]
@@ -54,15 +54,15 @@ pub struct InjectArgs {
 }
 
 /// Runs a `fault` subcommand.
-pub fn run(home: &EnvHome, cmd: FaultCommand) -> Result<(), Failure> {
+pub fn run(p: PlatformRef, cmd: FaultCommand) -> Result<(), Failure> {
     match cmd {
         FaultCommand::List => {
             print!("{}", render_list());
             Ok(())
         }
-        FaultCommand::Inject(a) => inject_cmd(home, &a),
-        FaultCommand::Status { json } => status(home, json),
-        FaultCommand::Heal { ids, all } => heal_cmd(home, &ids, all),
+        FaultCommand::Inject(a) => inject_cmd(p, &a),
+        FaultCommand::Status { json } => status(p.as_ref(), json),
+        FaultCommand::Heal { ids, all } => heal_cmd(p.as_ref(), &ids, all),
     }
 }
 
@@ -95,17 +95,19 @@ fn parse_params(items: &[String]) -> Result<BTreeMap<String, String>, Failure> {
 
 fn fault_failure(e: FaultError) -> Failure {
     match e {
-        FaultError::Target { .. } | FaultError::Unknown(_) => Failure::input(e),
+        FaultError::Driver(DriverError::Target { .. }) | FaultError::Unknown(_) => {
+            Failure::input(e)
+        }
         other => Failure::env(other),
     }
 }
 
-fn inject_cmd(home: &EnvHome, a: &InjectArgs) -> Result<(), Failure> {
+fn inject_cmd(p: PlatformRef, a: &InjectArgs) -> Result<(), Failure> {
     let params = parse_params(&a.params)?;
     let spec = catalog::parse(&a.kind, a.target.as_deref(), &params)
         .map_err(|e| Failure::usage(anyhow::anyhow!("{e}")))?;
     let owner = a.for_.map(|_| Owner::me());
-    let record = inject::inject(home, &spec, owner, a.for_).map_err(fault_failure)?;
+    let record = inject::inject(p.as_ref(), &spec, owner, a.for_).map_err(fault_failure)?;
     eprintln!("{}", describe(&record));
     let Some(d) = a.for_ else {
         if record.healed_ms.is_none() {
@@ -116,7 +118,7 @@ fn inject_cmd(home: &EnvHome, a: &InjectArgs) -> Result<(), Failure> {
     if record.healed_ms.is_some() {
         return Ok(());
     }
-    let guard = HealGuard::new(home);
+    let guard = HealGuard::new(p.clone());
     let t = Instant::now();
     while t.elapsed() < d && !interrupted() {
         std::thread::sleep(Duration::from_millis(50));
@@ -126,7 +128,7 @@ fn inject_cmd(home: &EnvHome, a: &InjectArgs) -> Result<(), Failure> {
     } else {
         "scheduled"
     };
-    let healed = inject::heal(home, &record.id, by).map_err(fault_failure)?;
+    let healed = inject::heal(p.as_ref(), &record.id, by).map_err(fault_failure)?;
     guard.disarm();
     eprintln!("{}", describe(&healed));
     if interrupted() {
@@ -165,8 +167,8 @@ pub fn describe(r: &FaultRecord) -> String {
     }
 }
 
-fn status(home: &EnvHome, json: bool) -> Result<(), Failure> {
-    let active = inject::active(home).map_err(fault_failure)?;
+fn status(p: &dyn Platform, json: bool) -> Result<(), Failure> {
+    let active = inject::active(p.home()).map_err(fault_failure)?;
     if json {
         println!(
             "{}",
@@ -187,9 +189,9 @@ fn status(home: &EnvHome, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn heal_cmd(home: &EnvHome, ids: &[String], all: bool) -> Result<(), Failure> {
+fn heal_cmd(p: &dyn Platform, ids: &[String], all: bool) -> Result<(), Failure> {
     if all {
-        let (healed, failed) = inject::heal_where(home, Scope::All, "chaos fault heal --all");
+        let (healed, failed) = inject::heal_where(p, Scope::All, "chaos fault heal --all");
         for r in &healed {
             eprintln!("{}", describe(r));
         }
@@ -207,18 +209,18 @@ fn heal_cmd(home: &EnvHome, ids: &[String], all: bool) -> Result<(), Failure> {
         )));
     }
     for id in ids {
-        let r = inject::heal(home, id, "chaos fault heal").map_err(fault_failure)?;
+        let r = inject::heal(p, id, "chaos fault heal").map_err(fault_failure)?;
         eprintln!("{}", describe(&r));
     }
     Ok(())
 }
 
 /// Heals faults left by a crashed harness; every command that touches an environment runs it.
-pub fn recover(home: &EnvHome) {
-    if !home.root().join("faults").exists() {
+pub fn recover(p: &dyn Platform) {
+    if !p.home().root().join("faults").exists() {
         return;
     }
-    let (healed, failed) = inject::recover(home);
+    let (healed, failed) = inject::recover(p);
     if !healed.is_empty() {
         eprintln!(
             "healed {} fault(s) left in force by a chaos process that is gone:",

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Allocate the environment's ports upwards from here.
     #[arg(long, default_value_t = 17000)]
     pub base_port: u16,
+    /// Where to run it [default: the scenario's `platform`, else local].
+    #[arg(long, value_enum)]
+    pub platform: Option<crate::platform::PlatformKind>,
 }
 
 fn say(line: &str) {
@@ -42,8 +45,10 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
     let scenario = crate::scenario::parse(&text, &a.file.display().to_string())
         .map_err(|e| Failure::input(anyhow::anyhow!("the scenario is invalid:\n{e}")))?;
     eprintln!("scenario {}: {}", scenario.name, scenario.description);
+    let kind = a.platform.unwrap_or(scenario.platform);
+    let platform = crate::platform::open(kind, home, cache).map_err(Failure::from)?;
     let opts = RunOptions {
-        home: EnvHome::at(home.root()),
+        platform,
         cache: Cache::at(cache.root()),
         file: a.file.clone(),
         keep_env: a.keep_env,
@@ -52,8 +57,10 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
         interrupted,
         say,
     };
-    let outcome =
-        run::run(&scenario, &text, &opts).map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
+    let outcome = run::run(&scenario, &text, &opts).map_err(|e| Failure {
+        code: e.exit_code(),
+        error: e.into(),
+    })?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!(
         "{}",
@@ -150,7 +157,11 @@ pub struct CompatArgs {
 }
 
 /// `chaos compat`: the differential report against the running environment.
-pub fn compat_cmd(home: &EnvHome, cache: &Cache, a: &CompatArgs) -> Result<(), Failure> {
+pub fn compat_cmd(
+    p: &dyn crate::platform::Platform,
+    cache: &Cache,
+    a: &CompatArgs,
+) -> Result<(), Failure> {
     use crate::check::Verdict;
     use crate::compat;
     let mut cfg = compat::CompatConfig::new(Cache::at(cache.root()));
@@ -168,8 +179,8 @@ pub fn compat_cmd(home: &EnvHome, cache: &Cache, a: &CompatArgs) -> Result<(), F
     cfg.scale_db = crate::workload::tpcds::Scale::new(a.scale)
         .map_err(Failure::input)?
         .database();
-    let endpoints = compat::EnvEndpoints::from_home(home.root()).map_err(Failure::env)?;
-    let rt = super::runtime()?;
+    let endpoints = p.endpoints()?;
+    let rt = super::env::runtime()?;
     let progress = |line: &str| eprintln!("  {line}");
     let report = rt
         .block_on(compat::run(&endpoints, &cfg, &progress))
@@ -177,7 +188,7 @@ pub fn compat_cmd(home: &EnvHome, cache: &Cache, a: &CompatArgs) -> Result<(), F
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(crate::report::report_dir_name(
             "compat",
-            crate::platform::local::state::now_ms(),
+            crate::units::now_ms(),
         ))
     });
     std::fs::create_dir_all(&out).map_err(Failure::env)?;

@@ -6,48 +6,15 @@
 //! inject and heal, for reports) and `applied.json` (written by the supervisor: the ledger
 //! generation whose link faults are in force).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use super::proxy::ToxicSpec;
 use super::record::FaultRecord;
-
-/// Something a fault did that its heal must undo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// A toxic on a link (the supervisor applies it while the entry is active).
-    Link {
-        /// The link id (`s3-41`).
-        link: String,
-        /// The toxic.
-        toxic: ToxicSpec,
-    },
-    /// A hold file that keeps a component down (removed on heal; the supervisor restarts it).
-    Hold {
-        /// The component id.
-        component: String,
-    },
-    /// Processes stopped with SIGSTOP (SIGCONT on heal).
-    Paused {
-        /// Their pids.
-        pids: Vec<u32>,
-    },
-    /// Processes killed (nothing to undo; recorded for the timeline).
-    Killed {
-        /// Their pids.
-        pids: Vec<u32>,
-    },
-    /// An nftables table of drop rules (deleted on heal).
-    Nft {
-        /// The table name (family `inet`).
-        table: String,
-    },
-}
+use crate::platform::PlatformAction;
 
 /// The harness process that owns a fault: if it dies, the next `chaos` start heals the fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +71,8 @@ pub struct Entry {
     pub record: FaultRecord,
     /// Its life phase.
     pub phase: Phase,
-    /// What to undo.
-    pub actions: Vec<Action>,
+    /// What to undo, as the platform that acted describes it.
+    pub actions: Vec<PlatformAction>,
     /// The process that heals it; None for faults a person injected to stay until
     /// `chaos fault heal`.
     pub owner: Option<Owner>,
@@ -254,12 +221,7 @@ impl Ledger {
         let r = f(&mut file);
         file.generation += 1;
         let path = self.path();
-        let tmp = self.dir.join("ledger.json.tmp");
-        let bytes = serde_json::to_vec_pretty(&file).expect("ledger serialises");
-        let mut out = File::create(&tmp).map_err(self.io(&tmp))?;
-        out.write_all(&bytes).map_err(self.io(&tmp))?;
-        out.sync_all().map_err(self.io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(self.io(&path))?;
+        crate::jsonfile::write_atomically(&path, &file).map_err(self.io(&path))?;
         drop(lock);
         Ok((r, file.generation))
     }
@@ -280,22 +242,13 @@ impl Ledger {
 
     /// The generation the supervisor has applied.
     pub fn applied(&self) -> Applied {
-        fs::read(self.applied_path())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        crate::jsonfile::read(&self.applied_path()).unwrap_or_default()
     }
 
     /// Records that `generation` is in force (the supervisor's side).
     pub fn set_applied(&self, generation: u64) -> Result<(), LedgerError> {
-        fs::create_dir_all(&self.dir).map_err(self.io(&self.dir))?;
-        let tmp = self.dir.join("applied.json.tmp");
-        fs::write(
-            &tmp,
-            serde_json::to_vec(&Applied { generation }).expect("serialises"),
-        )
-        .map_err(self.io(&tmp))?;
-        fs::rename(&tmp, self.applied_path()).map_err(self.io(&self.applied_path()))
+        let path = self.applied_path();
+        crate::jsonfile::write_atomically(&path, &Applied { generation }).map_err(self.io(&path))
     }
 }
 
@@ -328,9 +281,9 @@ mod tests {
                 l.entries.push(Entry {
                     record: record("f1"),
                     phase: Phase::Active,
-                    actions: vec![Action::Hold {
-                        component: "s3".into(),
-                    }],
+                    actions: vec![PlatformAction(
+                        serde_json::json!({"action": "hold", "component": "s3"}),
+                    )],
                     owner: Some(Owner::me()),
                     heal_due_ms: None,
                 })

@@ -3,8 +3,6 @@
 pub mod catalog;
 pub mod inject;
 pub mod ledger;
-pub mod nft;
-pub mod procs;
 pub mod proxy;
 pub mod record;
 pub mod target;

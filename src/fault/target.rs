@@ -9,61 +9,7 @@ use std::fmt;
 
 use crate::versions::SparkLine;
 
-/// What a target names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// A Spark Connect server (the driver); `driver` is accepted as a synonym.
-    Connect,
-    /// An executor JVM.
-    Executor,
-    /// A standalone worker (with its executors, like a pod).
-    Worker,
-    /// A standalone master.
-    Master,
-    /// A Hive Metastore (as a process) or the Spark → metastore link.
-    Metastore,
-    /// PostgreSQL (as a process) or a metastore → PostgreSQL link.
-    Postgres,
-    /// MinIO (as a process) or an S3 link.
-    S3,
-    /// A History Server.
-    History,
-    /// A History Server's own link to S3.
-    HistoryS3,
-    /// A version's Spark cluster network (driver ↔ executors).
-    Spark,
-}
-
-impl Role {
-    /// Every role with its name, for errors and `chaos fault list`.
-    pub const ALL: [(Role, &'static str); 10] = [
-        (Role::Connect, "connect"),
-        (Role::Executor, "executor"),
-        (Role::Worker, "worker"),
-        (Role::Master, "master"),
-        (Role::Metastore, "metastore"),
-        (Role::Postgres, "postgres"),
-        (Role::S3, "s3"),
-        (Role::History, "history"),
-        (Role::HistoryS3, "history-s3"),
-        (Role::Spark, "spark"),
-    ];
-
-    /// The role's name.
-    pub fn name(self) -> &'static str {
-        Role::ALL
-            .iter()
-            .find(|(r, _)| *r == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
-    }
-
-    /// Whether the role is one process shared by both versions (`@version` then names that
-    /// version's link to it, not the process).
-    pub fn shared(self) -> bool {
-        matches!(self, Role::S3 | Role::Postgres)
-    }
-}
+pub use crate::platform::topology::Role;
 
 /// Which of several matching instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,19 +55,12 @@ impl Target {
             Some((r, v)) => (r, Some(parse_line(v)?)),
             None => (rest, None),
         };
-        let role = match role_s {
-            "driver" => Role::Connect,
-            _ => Role::ALL
-                .iter()
-                .find(|(_, n)| *n == role_s)
-                .map(|(r, _)| *r)
-                .ok_or_else(|| {
-                    format!(
-                        "unknown role `{role_s}`; accepted: {}, driver (= connect)",
-                        Role::ALL.map(|(_, n)| n).join(", ")
-                    )
-                })?,
-        };
+        let role = Role::parse(role_s).ok_or_else(|| {
+            format!(
+                "unknown role `{role_s}`; accepted: {}, driver (= connect)",
+                Role::ALL.map(Role::name).join(", ")
+            )
+        })?;
         Ok(Target { role, line, pick })
     }
 

@@ -10,6 +10,7 @@
 //! | PostgreSQL | Debian | apt-get (only when missing, and only as root) |
 
 pub mod apt;
+pub mod hms;
 pub mod java;
 pub mod maven;
 pub mod minio;
@@ -70,7 +71,7 @@ pub enum InstallError {
     Maven(#[from] maven::MavenError),
     /// Installing a Hive Metastore failed.
     #[error(transparent)]
-    Hms(#[from] crate::platform::local::hms::HmsError),
+    Hms(#[from] hms::HmsError),
     /// Something installed is not what was expected.
     #[error("{0}")]
     Invalid(String),
@@ -109,7 +110,7 @@ pub fn setup(cache: &Cache, lines: &[SparkLine]) -> Result<Installed, InstallErr
     minio::ensure(cache)?;
     for &line in lines {
         spark::ensure(cache, line, &java_home)?;
-        crate::platform::local::hms::install(cache, line, &java_home)?;
+        hms::install(cache, line, &java_home)?;
     }
     eprintln!(
         "==> setup complete in {:.1}s (cache: {})",

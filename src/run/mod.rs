@@ -6,33 +6,75 @@
 //! `chaos` command, which heals it from the ledger.
 
 pub mod assemble;
+pub mod drive;
 pub mod schedule;
+#[cfg(test)]
+mod seam_tests;
 pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::check::{self, CheckInput, CheckResult, Verdict};
 use crate::exit;
 use crate::fault::inject::{self, HealGuard, Scope};
-use crate::fault::ledger::Owner;
 use crate::fault::FaultRecord;
 use crate::paths::{Cache, EnvHome};
-use crate::platform::local::env::{self, UpOptions};
-use crate::platform::local::plan::EnvSettings;
-use crate::platform::local::state::now_ms;
+use crate::platform::{Endpoints, EnvSettings, PlatformError, PlatformRef, UpProgress, UpRequest};
 use crate::report::{self, Format, PhaseSpan, RunReport, RunStatus};
-use crate::scenario::model::{Kind, ReportFormat, Scenario};
+use crate::scenario::model::{Kind, ReportFormat, Scenario, WorkloadSpec};
+use crate::units::now_ms;
 use crate::workload::history::OpRecord;
+use crate::workload::load::{LoadQuery, Target};
 use crate::workload::{assemble as wl, load, tpcds};
+
+use self::drive::{drive, Harness, Tally};
+
+/// Why a run could not start or could not finish writing its results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario cannot be run as written.
+    #[error("{0}")]
+    Input(String),
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// The environment, the data or the workload failed.
+    #[error("{0}")]
+    Env(String),
+    /// A run's results could not be written.
+    #[error("write {path}: {source}")]
+    Output {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The documented exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Input(_) | RunError::Platform(PlatformError::Input(_)) => exit::INVALID_INPUT,
+            RunError::Platform(PlatformError::Unsupported { .. }) => exit::INVALID_INPUT,
+            RunError::Platform(_) | RunError::Env(_) => exit::ENVIRONMENT,
+            RunError::Output { .. } => exit::OUTPUT,
+        }
+    }
+
+    fn env(e: impl std::fmt::Display) -> RunError {
+        RunError::Env(e.to_string())
+    }
+}
 
 /// How to run.
 pub struct RunOptions {
-    /// The environment's home.
-    pub home: EnvHome,
+    /// Where the environment runs (its home holds the ledger).
+    pub platform: PlatformRef,
     /// The cache.
     pub cache: Cache,
     /// The scenario file (for the report).
@@ -150,39 +192,34 @@ fn formats(s: &Scenario) -> Vec<Format> {
 
 /// Brings up the environment the scenario needs; reuses a running one with the same settings.
 /// Returns whether this run started it.
-fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, String> {
+fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, RunError> {
     let want = EnvSettings {
         base_port: o.base_port,
         ..settings_for(s)
     };
-    if let Some(_state) = env::running_state(&o.home).map_err(|e| e.to_string())? {
-        let plan = env::read_plan(&o.home).map_err(|e| e.to_string())?;
-        if plan.settings == want && !plan.links.is_empty() {
+    if let Some(running) = o.platform.running()? {
+        if running == want {
             (o.say)("    reusing the running environment (same settings)");
             return Ok(false);
         }
         (o.say)("    the running environment has other settings: stopping it");
-        env::down(&o.home, true).map_err(|e| e.to_string())?;
+        o.platform.down(true)?;
     }
-    let opts = UpOptions {
+    let req = UpRequest {
         settings: want,
         spark_overrides: vec![],
         keep_failed: false,
     };
     let last = Mutex::new(usize::MAX);
     let say = o.say;
-    let progress = |st: &crate::platform::local::state::EnvState| {
-        let ready = st.components.iter().filter(|c| c.ready).count();
+    let progress = |p: UpProgress| {
         let mut l = last.lock().expect("not poisoned");
-        if *l != ready {
-            *l = ready;
-            say(&format!(
-                "    {ready}/{} components ready",
-                st.components.len()
-            ));
+        if *l != p.ready {
+            *l = p.ready;
+            say(&format!("    {}/{} components ready", p.ready, p.total));
         }
     };
-    let r = env::up(&o.home, &o.cache, &opts, &progress).map_err(|e| format!("{e:#}"))?;
+    let r = o.platform.up(&req, &progress)?;
     (o.say)(&format!(
         "    environment ready after {:.0}s",
         r.ready_after.as_secs_f64()
@@ -192,25 +229,29 @@ fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, String> {
 
 /// Runs a scenario. Errors before the run starts (an invalid fault schedule) are returned;
 /// failures during the run are reported in the outcome with status `failed`.
-pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, String> {
-    let occurrences =
-        schedule::schedule(s).map_err(|(i, e)| format!("fault[{i}].{}: {}", e.field, e.message))?;
+pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, RunError> {
+    let occurrences = schedule::schedule(s)
+        .map_err(|(i, e)| RunError::Input(format!("fault[{i}].{}: {}", e.field, e.message)))?;
+    let home = o.platform.home();
     let started_ms = now_ms();
     let dir = o
         .reports_dir
         .clone()
         .unwrap_or_else(|| s.report.dir.clone())
         .join(report::report_dir_name(&s.name, started_ms));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::Output {
+        path: dir.clone(),
+        source,
+    })?;
     let mut phases = Phases {
         spans: vec![],
         say: o.say,
     };
-    let guard = HealGuard::new(&o.home);
+    let guard = HealGuard::new(o.platform.clone());
     let mut parts = Parts::default();
     let result = run_phases(s, o, &occurrences, &dir, &mut phases, &mut parts);
     // Final heal: whatever this run still holds (an error or Ctrl-C mid-schedule).
-    let (healed, failed) = inject::heal_where(&o.home, Scope::Mine, "final heal");
+    let (healed, failed) = inject::heal_where(o.platform.as_ref(), Scope::Mine, "final heal");
     for r in &healed {
         (o.say)(&format!("    healed {} ({})", r.id, r.kind));
     }
@@ -221,15 +262,17 @@ pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, Strin
         (Ok(()), false) => RunStatus::Failed {
             error: format!("could not heal: {}", failed.join("; ")),
         },
-        (Err(e), false) => RunStatus::Failed { error: e.clone() },
+        (Err(e), false) => RunStatus::Failed {
+            error: e.to_string(),
+        },
     };
     if parts.started_env && !o.keep_env {
         phases.begin("teardown", "stopping the environment (--keep-env keeps it)");
-        if let Err(e) = env::down(&o.home, false) {
+        if let Err(e) = o.platform.down(false) {
             parts.notes.push(format!("teardown failed: {e}"));
         }
     }
-    let faults = fault_records(&o.home, started_ms, &parts.fault_ids);
+    let faults = fault_records(home, started_ms, &parts.fault_ids);
     let report = assemble::build(assemble::Inputs {
         scenario: s,
         file: &o.file,
@@ -249,10 +292,13 @@ pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, Strin
         report_dir: &dir,
     });
     write_jsonl(&dir.join("faults.jsonl"), &faults);
-    let written = report::write_all(&report, &dir, &formats(s))
-        .map_err(|e| format!("write the report in {}: {e}", dir.display()))?;
-    let _ = written;
-    copy_logs(&o.home, &dir);
+    report::write_all(&report, &dir, &formats(s)).map_err(|source| RunError::Output {
+        path: dir.clone(),
+        source,
+    })?;
+    if let Err(e) = o.platform.collect_logs(&dir) {
+        (o.say)(&format!("    could not collect the logs: {e}"));
+    }
     let code = exit_code(&report.status, report.verdict);
     Ok(RunOutcome {
         report,
@@ -284,13 +330,14 @@ fn run_compat(
     phases: &mut Phases,
     parts: &mut Parts,
     rt: &tokio::runtime::Runtime,
-) -> Result<(), String> {
+    endpoints: &Endpoints,
+) -> Result<(), RunError> {
     use crate::compat;
     use crate::scenario::model::StatementSet;
     let spec = s
         .compat
         .clone()
-        .ok_or("a compat scenario needs a [compat] table")?;
+        .ok_or_else(|| RunError::Input("a compat scenario needs a [compat] table".into()))?;
     let mut cfg = compat::CompatConfig::new(Cache::at(o.cache.root()));
     cfg.statements = spec
         .statements
@@ -306,21 +353,20 @@ fn run_compat(
     cfg.explain = spec.explain;
     cfg.timeout = spec.timeout.get();
     cfg.scale_db = tpcds::Scale::new(s.data.scale)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| RunError::Input(e.to_string()))?
         .database();
     phases.begin(
         "compat",
         "the same statements on both versions, classified by the rule table",
     );
-    let endpoints = compat::EnvEndpoints::from_home(o.home.root()).map_err(|e| e.to_string())?;
     let say = o.say;
     let progress = |line: &str| say(&format!("    {line}"));
     let t0 = now_ms();
     let report = rt
-        .block_on(compat::run(&endpoints, &cfg, &progress))
-        .map_err(|e| e.to_string())?;
+        .block_on(compat::run(endpoints, &cfg, &progress))
+        .map_err(RunError::env)?;
     parts.workload_span = None;
-    let json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    let json = serde_json::to_value(&report).map_err(RunError::env)?;
     let _ = std::fs::write(
         dir.join("compat.json"),
         serde_json::to_vec_pretty(&json).unwrap_or_default(),
@@ -344,7 +390,7 @@ fn run_phases(
     dir: &Path,
     phases: &mut Phases,
     parts: &mut Parts,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     phases.begin(
         "provision",
         &format!(
@@ -354,43 +400,72 @@ fn run_phases(
                 .map(|l| l.version())
                 .collect::<Vec<_>>()
                 .join(" and "),
-            match s.platform {
-                crate::scenario::model::Platform::Local => "local",
-                crate::scenario::model::Platform::Kubernetes => "kubernetes",
-            }
+            o.platform.kind().name()
         ),
     );
-    if s.platform != crate::scenario::model::Platform::Local {
-        return Err("only the local platform can run scenarios here; the Kubernetes platform is not implemented yet".into());
-    }
     parts.started_env = provision(s, o)?;
     if (o.interrupted)() {
         return Ok(());
     }
-    let plan = env::read_plan(&o.home).map_err(|e| e.to_string())?;
-    let secrets = env::read_secrets(&o.home).map_err(|e| e.to_string())?;
+    let endpoints = o.platform.endpoints()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("start async runtime: {e}"))?;
+        .map_err(|e| RunError::Env(format!("start async runtime: {e}")))?;
 
     phases.begin("data", &format!("TPC-DS at scale {}", s.data.scale));
-    rt.block_on(tpcds::datagen(&o.cache, &plan, &secrets, s.data.scale))
-        .map_err(|e| format!("{e:#}"))?;
-    tpcds::answers(&o.cache, s.data.scale).map_err(|e| format!("{e:#}"))?;
+    rt.block_on(tpcds::datagen(&o.cache, &endpoints, s.data.scale))
+        .map_err(|e| RunError::Env(format!("{e:#}")))?;
+    tpcds::answers(&o.cache, s.data.scale).map_err(|e| RunError::Env(format!("{e:#}")))?;
     if (o.interrupted)() {
         return Ok(());
     }
 
-    let restarts_before = component_restarts(&o.home);
+    let restarts_before = component_restarts(o);
     let result = match s.kind {
-        Kind::Chaos => run_workload(s, o, occurrences, dir, phases, parts, &plan, &rt),
-        Kind::Compat => run_compat(s, o, dir, phases, parts, &rt),
-        Kind::Upgrade => upgrade::run_upgrade(s, o, occurrences, dir, phases, parts, &plan, &rt),
+        Kind::Chaos => run_workload(s, o, occurrences, dir, phases, parts, &endpoints, &rt),
+        Kind::Compat => run_compat(s, o, dir, phases, parts, &rt, &endpoints),
+        Kind::Upgrade => {
+            upgrade::run_upgrade(s, o, occurrences, dir, phases, parts, &endpoints, &rt)
+        }
     };
-    parts.components = component_rows(&o.home, &restarts_before);
+    parts.components = component_rows(o, &restarts_before);
     result
+}
+
+/// The load of a scenario's workload against `targets`: shared by chaos and upgrade runs.
+pub fn load_config(
+    s: &Scenario,
+    w: &WorkloadSpec,
+    targets: Vec<Target>,
+    queries: Vec<LoadQuery>,
+    history: PathBuf,
+    write_table: Option<String>,
+) -> load::LoadConfig {
+    load::LoadConfig {
+        targets,
+        queries,
+        model: w.load_model(),
+        duration: w.duration.get(),
+        warmup: w.warmup.get(),
+        op_timeout: w.timeout.get(),
+        sessions: w.sessions as usize,
+        writes: w.writes.then(|| load::WriteConfig {
+            table: write_table.unwrap_or_else(|| {
+                format!(
+                    "default.chaos_writes_{}_{}",
+                    s.name.replace('-', "_"),
+                    now_ms()
+                )
+            }),
+            every: w.write_every(),
+            batch: w.write_batch().max(1),
+        }),
+        seed: w.seed,
+        history,
+        max_queries: None,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -401,38 +476,18 @@ fn run_workload(
     dir: &Path,
     phases: &mut Phases,
     parts: &mut Parts,
-    plan: &crate::platform::local::plan::Plan,
+    endpoints: &Endpoints,
     rt: &tokio::runtime::Runtime,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let w = s
         .workload
         .as_ref()
-        .ok_or("a chaos scenario needs a [workload]")?;
-    let (queries, judge) =
-        wl::queries(&o.cache, &w.query_selection(), s.data.scale).map_err(|e| e.to_string())?;
-    let targets = wl::targets(plan, &s.spark).map_err(|e| e.to_string())?;
+        .ok_or_else(|| RunError::Input("a chaos scenario needs a [workload]".into()))?;
+    let (queries, judge) = wl::queries(&o.cache, &w.query_selection(), s.data.scale)
+        .map_err(|e| RunError::Env(e.to_string()))?;
+    let targets = wl::targets(endpoints, &s.spark).map_err(|e| RunError::Input(e.to_string()))?;
     let history_path = dir.join("history.jsonl");
-    let cfg = load::LoadConfig {
-        targets,
-        queries,
-        model: w.load_model(),
-        duration: w.duration.get(),
-        warmup: w.warmup.get(),
-        op_timeout: w.timeout.get(),
-        sessions: w.sessions as usize,
-        writes: w.writes.then(|| load::WriteConfig {
-            table: format!(
-                "default.chaos_writes_{}_{}",
-                s.name.replace('-', "_"),
-                now_ms()
-            ),
-            every: w.write_every(),
-            batch: w.write_batch().max(1),
-        }),
-        seed: w.seed,
-        history: history_path.clone(),
-        max_queries: None,
-    };
+    let cfg = load_config(s, w, targets, queries, history_path.clone(), None);
     phases.begin(
         "warm-up",
         &format!(
@@ -453,48 +508,30 @@ fn run_workload(
         first_fault.unwrap_or(t0_ms + w.duration.get().as_millis() as u64),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let injected: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![]));
-    let notes: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![]));
-    let say = o.say;
-    let interrupted = o.interrupted;
-    let report = rt.block_on(async {
-        let stop_w = stop.clone();
-        let watcher = tokio::spawn(async move {
-            while !interrupted() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            stop_w.store(true, Ordering::SeqCst);
-        });
-        let sched = tokio::spawn(run_schedule(
-            occurrences.to_vec(),
-            EnvHome::at(o.home.root()),
-            Instant::now(),
-            stop.clone(),
-            injected.clone(),
-            notes.clone(),
-            say,
-        ));
-        let tally = Tally::default();
-        let ticker = tokio::spawn(progress(tally.clone(), Instant::now(), say));
-        let opts = load::LoadOptions {
-            on_record: Some(counting(tally)),
-            concurrent_writes: w.concurrent_writes,
-            // The reading session may hold a file listing from before other sessions' writes.
-            refresh_before_read_back: true,
-            ..load::LoadOptions::default()
-        };
-        let r = load::run_with(cfg, judge, stop.clone(), opts).await;
-        stop.store(true, Ordering::SeqCst);
-        let _ = sched.await;
-        watcher.abort();
-        ticker.abort();
-        r
-    });
+    let tally = Tally::default();
+    let harness = Harness {
+        platform: Some(o.platform.clone()),
+        occurrences: occurrences.to_vec(),
+        interrupted: o.interrupted,
+        say: o.say,
+        tally: Some(tally.clone()),
+    };
+    let opts = load::LoadOptions {
+        on_record: Some(drive::counting(tally)),
+        concurrent_writes: w.concurrent_writes,
+        // The reading session may hold a file listing from before other sessions' writes.
+        refresh_before_read_back: true,
+        ..load::LoadOptions::default()
+    };
+    let driven = rt.block_on(drive(
+        harness,
+        stop.clone(),
+        load::run_with(cfg, judge, stop.clone(), opts),
+    ));
     let t_end = now_ms();
-    parts.fault_ids = injected.lock().expect("not poisoned").clone();
-    parts
-        .notes
-        .extend(notes.lock().expect("not poisoned").iter().cloned());
+    parts.fault_ids = driven.injected;
+    parts.notes.extend(driven.notes);
+    let report = driven.output;
     if let (Some(first), Some(last)) = (
         first_fault,
         occurrences
@@ -515,7 +552,7 @@ fn run_workload(
         t0_ms + w.duration.get().as_millis() as u64,
         t_end,
     );
-    let report = report.map_err(|e| format!("load: {e}"))?;
+    let report = report.map_err(|e| RunError::Env(format!("load: {e}")))?;
     parts.workload_span = Some((t0_ms, t0_ms + w.duration.get().as_millis() as u64));
     parts.history = read_history(&history_path)?;
     parts.writes = report
@@ -537,150 +574,18 @@ fn run_workload(
     Ok(())
 }
 
-/// Operations finished so far, per version: ok, fail, info.
-type Tally = Arc<Mutex<BTreeMap<&'static str, [u64; 3]>>>;
-
-/// Counts one record's outcome into `tally`.
-fn count_record(tally: &Tally, r: &OpRecord) {
-    let mut t = tally.lock().expect("not poisoned");
-    let c = t.entry(r.version.version()).or_default();
-    match r.outcome.as_str() {
-        "ok" => c[0] += 1,
-        "fail" => c[1] += 1,
-        _ => c[2] += 1,
-    }
-}
-
-/// A record sink that counts outcomes per version into `tally`.
-fn counting(tally: Tally) -> load::RecordSink {
-    Arc::new(move |r: &OpRecord| count_record(&tally, r))
-}
-
-/// Every 10 s, one line: operations finished so far per version and outcome.
-async fn progress(tally: Tally, t0: Instant, say: fn(&str)) {
-    loop {
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        let parts: Vec<String> = tally
-            .lock()
-            .expect("not poisoned")
-            .iter()
-            .map(|(v, [ok, fail, info])| format!("{v}: {ok} ok, {fail} fail, {info} info"))
-            .collect();
-        say(&format!(
-            "    {:>6.1}s {}",
-            t0.elapsed().as_secs_f64(),
-            if parts.is_empty() {
-                "no operation finished yet".to_string()
-            } else {
-                parts.join(" | ")
-            }
-        ));
-    }
-}
-
-/// Injects and heals on schedule, relative to `t0`.
-async fn run_schedule(
-    occurrences: Vec<schedule::Occurrence>,
-    home: EnvHome,
-    t0: Instant,
-    stop: Arc<AtomicBool>,
-    injected: Arc<Mutex<Vec<String>>>,
-    notes: Arc<Mutex<Vec<String>>>,
-    say: fn(&str),
-) {
-    // Events: (at, inject occurrence index) or (at, heal fault id).
-    let mut pending_heals: Vec<(Duration, String)> = Vec::new();
-    let mut next = 0usize;
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let now = t0.elapsed();
-        pending_heals.sort_by_key(|(t, _)| *t);
-        if let Some(pos) = pending_heals.iter().position(|(t, _)| *t <= now) {
-            let (_, id) = pending_heals.remove(pos);
-            let h = EnvHome::at(home.root());
-            let r = tokio::task::spawn_blocking(move || inject::heal(&h, &id, "scheduled")).await;
-            match r {
-                Ok(Ok(rec)) => say(&format!(
-                    "    {:>6.1}s heal   {} {} {}",
-                    t0.elapsed().as_secs_f64(),
-                    rec.id,
-                    rec.kind,
-                    rec.target
-                )),
-                Ok(Err(e)) => notes
-                    .lock()
-                    .expect("not poisoned")
-                    .push(format!("heal failed: {e}")),
-                Err(e) => notes
-                    .lock()
-                    .expect("not poisoned")
-                    .push(format!("heal task: {e}")),
-            }
-            continue;
-        }
-        if let Some(oc) = occurrences.get(next).filter(|oc| oc.inject_at <= now) {
-            next += 1;
-            let h = EnvHome::at(home.root());
-            let spec = oc.spec.clone();
-            let dur = oc.heal_at.map(|h| h.saturating_sub(oc.inject_at));
-            let r = tokio::task::spawn_blocking(move || {
-                inject::inject(&h, &spec, Some(Owner::me()), dur)
-            })
-            .await;
-            match r {
-                Ok(Ok(rec)) => {
-                    say(&format!(
-                        "    {:>6.1}s inject {} {} {}: {}",
-                        t0.elapsed().as_secs_f64(),
-                        rec.id,
-                        rec.kind,
-                        rec.target,
-                        rec.detail
-                    ));
-                    injected.lock().expect("not poisoned").push(rec.id.clone());
-                    if rec.healed_ms.is_none() {
-                        if let Some(at) = oc.heal_at {
-                            pending_heals.push((at, rec.id));
-                        }
-                    }
-                }
-                Ok(Err(e)) => {
-                    let msg = format!(
-                        "fault[{}] {} at {:.0}s could not be injected: {e}",
-                        oc.fault + 1,
-                        oc.spec.kind,
-                        oc.inject_at.as_secs_f64()
-                    );
-                    say(&format!("    {msg}"));
-                    notes.lock().expect("not poisoned").push(msg);
-                }
-                Err(e) => notes
-                    .lock()
-                    .expect("not poisoned")
-                    .push(format!("inject task: {e}")),
-            }
-            continue;
-        }
-        if next >= occurrences.len() && pending_heals.is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn read_history(path: &Path) -> Result<Vec<OpRecord>, String> {
+fn read_history(path: &Path) -> Result<Vec<OpRecord>, RunError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(format!("read {}: {e}", path.display())),
+        Err(e) => return Err(RunError::Env(format!("read {}: {e}", path.display()))),
     };
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
+            serde_json::from_str(l)
+                .map_err(|e| RunError::Env(format!("{}:{}: {e}", path.display(), i + 1)))
         })
         .collect()
 }
@@ -702,55 +607,29 @@ fn write_jsonl<T: serde::Serialize>(path: &Path, items: &[T]) {
     let _ = std::fs::write(path, text);
 }
 
-fn component_restarts(home: &EnvHome) -> BTreeMap<String, u32> {
-    crate::platform::local::state::EnvState::read(&home.state_file())
-        .map(|s| {
-            s.components
-                .iter()
-                .map(|c| (c.id.clone(), c.restarts))
-                .collect()
-        })
+fn component_restarts(o: &RunOptions) -> BTreeMap<String, u32> {
+    o.platform
+        .status()
+        .map(|cs| cs.into_iter().map(|c| (c.id, c.restarts)).collect())
         .unwrap_or_default()
 }
 
-fn component_rows(home: &EnvHome, before: &BTreeMap<String, u32>) -> Vec<report::ComponentRow> {
-    crate::platform::local::state::EnvState::read(&home.state_file())
-        .map(|s| {
-            s.components
-                .iter()
+fn component_rows(o: &RunOptions, before: &BTreeMap<String, u32>) -> Vec<report::ComponentRow> {
+    o.platform
+        .status()
+        .map(|cs| {
+            cs.into_iter()
                 .map(|c| report::ComponentRow {
-                    id: c.id.clone(),
-                    version: c.line.map(|l| l.version().to_string()),
                     restarts: c
                         .restarts
                         .saturating_sub(before.get(&c.id).copied().unwrap_or(0)),
-                    last_exit: c.last_exit.clone(),
+                    version: c.line.map(|l| l.version().to_string()),
+                    id: c.id,
+                    last_exit: c.last_exit,
                 })
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Copies the last 2000 lines of every component log (and the supervisor's) into `logs/`.
-fn copy_logs(home: &EnvHome, dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(home.logs_dir()) else {
-        return;
-    };
-    let out = dir.join("logs");
-    if std::fs::create_dir_all(&out).is_err() {
-        return;
-    }
-    for e in rd.flatten() {
-        let p = e.path();
-        if !p.is_file() {
-            continue;
-        }
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(2000)..];
-            let _ = std::fs::write(out.join(e.file_name()), tail.join("\n") + "\n");
-        }
-    }
 }
 
 /// Runs the checks of a chaos run (exposed for tests of the assembly).

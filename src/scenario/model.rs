@@ -110,15 +110,7 @@ impl std::fmt::Display for Kind {
 }
 
 /// Where a scenario runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Real processes on this machine, supervised like Kubernetes Deployments.
-    #[default]
-    Local,
-    /// A Kubernetes cluster (the current kubectl context).
-    Kubernetes,
-}
+pub use crate::platform::PlatformKind as Platform;
 
 /// A Spark version (schema only; the model uses [`SparkLine`]).
 #[allow(dead_code)]

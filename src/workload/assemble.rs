@@ -1,4 +1,4 @@
-//! Assembling a load run from an environment's plan: the Connect endpoints per version, and the
+//! Assembling a load run from an environment's endpoints: the Connect endpoints per version, and the
 //! TPC-DS queries (qualified with the data set's database) with their oracle judge. Shared by
 //! `chaos load` and the scenario runner.
 
@@ -7,7 +7,7 @@ use super::load::Judge;
 use super::load::{LoadQuery, Target};
 use super::{sql, tpcds};
 use crate::paths::Cache;
-use crate::platform::local::plan::Plan;
+use crate::platform::Endpoints;
 use crate::versions::SparkLine;
 
 /// Why a workload cannot be assembled.
@@ -22,16 +22,16 @@ pub enum AssembleError {
 }
 
 /// The client-facing Connect endpoints of each of `lines` (all of the plan's when empty).
-pub fn targets(plan: &Plan, lines: &[SparkLine]) -> Result<Vec<Target>, AssembleError> {
+pub fn targets(env: &Endpoints, lines: &[SparkLine]) -> Result<Vec<Target>, AssembleError> {
     let lines = if lines.is_empty() {
-        plan.settings.lines.clone()
+        env.lines()
     } else {
         lines.to_vec()
     };
     lines
         .into_iter()
         .map(|line| {
-            let endpoints = plan.connect_urls(line);
+            let endpoints = env.connect_urls(line);
             if endpoints.is_empty() {
                 return Err(AssembleError::Input(format!(
                     "Spark {line} is not part of this environment"

@@ -257,7 +257,7 @@ fn wait_until_ready(
 ) -> Result<(), EnvError> {
     let deadline = Instant::now() + supervisor::WAVE_TIMEOUT * 6;
     loop {
-        if crate::cli::interrupted() {
+        if crate::interrupt::interrupted() {
             return Err(EnvError::StartFailed("interrupted".into()));
         }
         match EnvState::read(&home.state_file()) {

@@ -17,26 +17,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use super::faults::LocalAction;
 use super::plan::Plan;
-use crate::fault::ledger::{Action, Ledger};
-use crate::fault::proxy::{Proxy, ProxyHandle, ProxyOptions, ProxyStats, ToxicId, ToxicSpec};
+use crate::fault::ledger::Ledger;
+use crate::fault::proxy::{Proxy, ProxyHandle, ProxyOptions, ToxicId, ToxicSpec};
 
-/// One link as `chaos env status` shows it (`faults/links.json`, rewritten every second).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LinkStatus {
-    /// The link id.
-    pub id: String,
-    /// Who talks to whom.
-    pub description: String,
-    /// The port clients use.
-    pub listen: u16,
-    /// The port it forwards to.
-    pub upstream: u16,
-    /// The toxics in force.
-    pub toxics: Vec<ToxicSpec>,
-    /// Its counters.
-    pub stats: ProxyStats,
-}
+pub use crate::platform::LinkStatus;
 
 /// The file the supervisor keeps the links' status in.
 pub fn status_file(home: &std::path::Path) -> std::path::PathBuf {
@@ -45,10 +31,7 @@ pub fn status_file(home: &std::path::Path) -> std::path::PathBuf {
 
 /// Reads the links' status (empty when there is none).
 pub fn read_status(home: &std::path::Path) -> Vec<LinkStatus> {
-    std::fs::read(status_file(home))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    read_json(&status_file(home)).unwrap_or_default()
 }
 
 /// The routes an upgrade run asks for (`faults/routes.json`).
@@ -83,22 +66,7 @@ pub fn routes_applied_file(home: &Path) -> PathBuf {
     home.join("faults").join("routes-applied.json")
 }
 
-/// Reads a JSON file; `None` when it is missing or unreadable.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-/// Writes a JSON file atomically (temporary file, then rename).
-fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
-    std::fs::rename(tmp, path)
-}
+use crate::jsonfile::{read as read_json, write_atomically as write_json_atomic};
 
 /// What the supervisor last applied, if it applied any route since it started.
 pub fn read_routes_applied(home: &Path) -> Option<RoutesApplied> {
@@ -193,8 +161,8 @@ impl Links {
         let mut desired: BTreeMap<(String, usize), (String, ToxicSpec)> = BTreeMap::new();
         for e in file.entries.iter().filter(|e| e.links_active()) {
             for (i, a) in e.actions.iter().enumerate() {
-                if let Action::Link { link, toxic } = a {
-                    desired.insert((e.record.id.clone(), i), (link.clone(), toxic.clone()));
+                if let Some(LocalAction::Link { link, toxic }) = a.decode() {
+                    desired.insert((e.record.id.clone(), i), (link, toxic));
                 }
             }
         }

@@ -12,120 +12,9 @@ use super::spec::ProcessSpec;
 use crate::paths::{Cache, EnvHome};
 use crate::versions::SparkLine;
 
-/// What a user can choose about an environment.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EnvSettings {
-    /// The Spark lines to run.
-    pub lines: Vec<SparkLine>,
-    /// Spark Connect servers per line (the production guide runs 3 for HA).
-    pub replicas: u32,
-    /// Standalone workers per line (each runs one executor per application).
-    pub workers: u32,
-    /// Executor heap.
-    pub executor_memory: String,
-    /// Connect server (driver) heap.
-    pub driver_memory: String,
-    /// Heap of master, worker and History Server daemons.
-    pub daemon_memory: String,
-    /// Dynamic allocation with shuffle tracking.
-    pub dynamic_allocation: bool,
-    /// Ports are allocated upwards from here.
-    pub base_port: u16,
-    /// The S3 bucket.
-    pub bucket: String,
-    /// Spark settings per line (`spark-defaults.conf` additions), e.g. from a scenario's
-    /// `[env.spark_conf]`.
-    #[serde(default)]
-    pub spark_conf: BTreeMap<SparkLine, Vec<(String, String)>>,
-}
-
-impl Default for EnvSettings {
-    fn default() -> Self {
-        EnvSettings {
-            lines: SparkLine::ALL.to_vec(),
-            replicas: 1,
-            workers: 2,
-            executor_memory: "1g".into(),
-            driver_memory: "1g".into(),
-            daemon_memory: "512m".into(),
-            dynamic_allocation: false,
-            base_port: 17000,
-            bucket: "chaos".into(),
-            spark_conf: BTreeMap::new(),
-        }
-    }
-}
-
-/// Credentials generated for one environment; stored in `secrets.json` (mode 0600) and
-/// redacted from everything a person reads.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Secrets {
-    /// MinIO root user, used as the S3 access key.
-    pub s3_access_key: String,
-    /// MinIO root password, used as the S3 secret key.
-    pub s3_secret_key: String,
-    /// PostgreSQL superuser.
-    pub pg_user: String,
-    /// PostgreSQL superuser's password.
-    pub pg_password: String,
-}
-
-impl Secrets {
-    /// Fresh random credentials.
-    pub fn generate() -> Secrets {
-        use rand::distributions::{Alphanumeric, DistString};
-        let mut rng = rand::thread_rng();
-        Secrets {
-            s3_access_key: format!(
-                "chaos{}",
-                Alphanumeric.sample_string(&mut rng, 12).to_lowercase()
-            ),
-            s3_secret_key: Alphanumeric.sample_string(&mut rng, 32),
-            pg_user: "chaos".into(),
-            pg_password: Alphanumeric.sample_string(&mut rng, 24),
-        }
-    }
-
-    /// Every secret value, for redaction.
-    pub fn values(&self) -> [&str; 3] {
-        [&self.s3_access_key, &self.s3_secret_key, &self.pg_password]
-    }
-}
-
-/// The role of a component; fault targets name roles (`connect@4.1.0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// The PostgreSQL server behind both metastores.
-    Postgres,
-    /// MinIO, the S3 server.
-    S3,
-    /// A standalone Hive Metastore.
-    Metastore,
-    /// A Spark standalone master.
-    Master,
-    /// A Spark standalone worker (its executors are child JVMs).
-    Worker,
-    /// A Spark Connect server (the driver).
-    Connect,
-    /// A Spark History Server.
-    History,
-}
-
-impl Role {
-    /// The role's name as used in targets and ids.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Postgres => "postgres",
-            Role::S3 => "s3",
-            Role::Metastore => "metastore",
-            Role::Master => "master",
-            Role::Worker => "worker",
-            Role::Connect => "connect",
-            Role::History => "history",
-        }
-    }
-}
+pub use crate::platform::settings::{EnvSettings, Secrets};
+pub use crate::platform::topology::Role;
+use crate::platform::topology::{self as topo, LinkKind};
 
 /// How the supervisor decides a component is ready.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -270,32 +159,37 @@ impl Plan {
     }
 }
 
+/// The names of the fixed driver ports of a line's Connect replica `r` (`spark.driver.port`,
+/// `spark.driver.blockManager.port`): network partitions cut these.
+pub fn driver_port_names(line: SparkLine, r: u32) -> [String; 2] {
+    let v = line.slug();
+    [format!("driver-{v}-{r}"), format!("driver-bm-{v}-{r}")]
+}
+
 /// The port names a set of settings needs, in allocation order.
 pub fn port_names(s: &EnvSettings) -> Vec<String> {
     let mut names = vec!["postgres".to_string(), "s3".into(), "s3-console".into()];
     for line in &s.lines {
         let v = line.slug();
-        names.push(format!("metastore-{v}"));
-        names.push(format!("master-{v}"));
+        names.push(topo::metastore(*line));
+        names.push(topo::master(*line));
         names.push(format!("master-ui-{v}"));
         for w in 0..s.workers {
-            names.push(format!("worker-{v}-{w}"));
+            names.push(topo::worker(*line, w));
             names.push(format!("worker-ui-{v}-{w}"));
         }
         for r in 0..s.replicas {
-            names.push(format!("connect-{v}-{r}"));
+            names.push(topo::connect(*line, r));
             names.push(format!("connect-ui-{v}-{r}"));
         }
-        names.push(format!("history-{v}"));
+        names.push(topo::history(*line));
     }
     for link in link_ids(s) {
         names.push(format!("link-{link}"));
     }
-    for line in &s.lines {
-        let v = line.slug();
+    for &line in &s.lines {
         for r in 0..s.replicas {
-            names.push(format!("driver-{v}-{r}"));
-            names.push(format!("driver-bm-{v}-{r}"));
+            names.extend(driver_port_names(line, r));
         }
     }
     // Last, so that the ports above are the same with or without them.
@@ -310,21 +204,10 @@ pub fn port_names(s: &EnvSettings) -> Vec<String> {
 /// `history-s3-V` (History Server → S3), `metastore-V` (Spark → metastore) and `postgres-V`
 /// (metastore → PostgreSQL).
 pub fn link_ids(s: &EnvSettings) -> Vec<String> {
-    let mut ids = Vec::new();
-    for line in &s.lines {
-        let v = line.slug();
-        for r in 0..s.replicas {
-            ids.push(format!("connect-{v}-{r}"));
-        }
-        for kind in ["s3", "history-s3", "metastore", "postgres"] {
-            ids.push(format!("{kind}-{v}"));
-        }
-    }
-    ids
+    topo::links(&s.lines, s.replicas)
 }
 
-/// The prefix of the cut-over links' ids.
-pub const EDGE_PREFIX: &str = "edge-";
+pub use crate::platform::topology::EDGE_PREFIX;
 
 /// The ids of the cut-over links of an environment that runs both lines: `edge-R`, one per
 /// Connect replica. Each listens on its own port (`link-edge-R`) and forwards to one line's
@@ -332,12 +215,7 @@ pub const EDGE_PREFIX: &str = "edge-";
 /// it from `faults/routes.json` (see `links.rs`). This is the client-facing endpoint of an
 /// upgrade: a load balancer in front of both versions.
 pub fn edge_link_ids(s: &EnvSettings) -> Vec<String> {
-    if s.lines.len() < 2 {
-        return vec![];
-    }
-    (0..s.replicas)
-        .map(|r| format!("{EDGE_PREFIX}{r}"))
-        .collect()
+    topo::edges(&s.lines, s.replicas)
 }
 
 /// One dependency link: a fault proxy hosted by the supervisor, listening on `listen` and
@@ -363,7 +241,7 @@ pub struct LinkPlan {
 impl LinkPlan {
     /// Whether this is a cut-over link (`edge-R`), whose upstream is switched at run time.
     pub fn is_edge(&self) -> bool {
-        self.id.starts_with(EDGE_PREFIX)
+        topo::is_edge(&self.id)
     }
 }
 
@@ -507,8 +385,8 @@ pub fn build(
         let spark_class = spark_home.join("bin").join("spark-class");
 
         // Wave 1: the line's metastore.
-        let ms_port = ports.get(&format!("metastore-{v}"));
-        let ms_id = format!("metastore-{v}");
+        let ms_id = topo::metastore(line);
+        let ms_port = ports.get(&ms_id);
         let params = hms_params(
             line,
             &ports,
@@ -534,7 +412,7 @@ pub fn build(
         // Wave 2: the standalone master.
         let master = ports.get(&format!("master-{v}"));
         let master_ui = ports.get(&format!("master-ui-{v}"));
-        let master_id = format!("master-{v}");
+        let master_id = topo::master(line);
         components.push(ComponentPlan {
             id: master_id.clone(),
             role: Role::Master,
@@ -569,7 +447,7 @@ pub fn build(
         for w in 0..settings.workers {
             let port = ports.get(&format!("worker-{v}-{w}"));
             let ui = ports.get(&format!("worker-ui-{v}-{w}"));
-            let id = format!("worker-{v}-{w}");
+            let id = topo::worker(line, w);
             components.push(ComponentPlan {
                 id: id.clone(),
                 role: Role::Worker,
@@ -611,7 +489,7 @@ pub fn build(
         for r in 0..settings.replicas {
             let port = ports.get(&format!("connect-{v}-{r}"));
             let ui = ports.get(&format!("connect-ui-{v}-{r}"));
-            let id = format!("connect-{v}-{r}");
+            let id = topo::connect(line, r);
             components.push(ComponentPlan {
                 id: id.clone(),
                 role: Role::Connect,
@@ -652,7 +530,7 @@ pub fn build(
             });
         }
         let history = ports.get(&format!("history-{v}"));
-        let id = format!("history-{v}");
+        let id = topo::history(line);
         components.push(ComponentPlan {
             id: id.clone(),
             role: Role::History,
@@ -725,7 +603,7 @@ fn build_links(
             });
         };
         for r in 0..settings.replicas {
-            let c = format!("connect-{v}-{r}");
+            let c = topo::connect(line, r);
             push(
                 c.clone(),
                 c.clone(),
@@ -734,25 +612,25 @@ fn build_links(
             );
         }
         push(
-            format!("s3-{v}"),
+            topo::link(line, LinkKind::S3),
             "s3".into(),
             format!("Spark {ver} (driver, executors) and metastore-{v} → S3"),
             true,
         );
         push(
-            format!("history-s3-{v}"),
+            topo::link(line, LinkKind::HistoryS3),
             "s3".into(),
             format!("history-{v} → S3 (event logs)"),
             true,
         );
         push(
-            format!("metastore-{v}"),
-            format!("metastore-{v}"),
+            topo::link(line, LinkKind::Metastore),
+            topo::metastore(line),
             format!("Spark {ver} → metastore-{v}"),
             false,
         );
         push(
-            format!("postgres-{v}"),
+            topo::link(line, LinkKind::Postgres),
             "postgres".into(),
             format!("metastore-{v} → PostgreSQL"),
             false,
@@ -773,7 +651,7 @@ fn edge_links(settings: &EnvSettings, ports: &PortMap, links: &[LinkPlan]) -> Ve
         .into_iter()
         .enumerate()
         .map(|(r, id)| {
-            let connect = format!("connect-{}-{r}", line.slug());
+            let connect = topo::connect(line, r as u32);
             let upstream = links
                 .iter()
                 .find(|l| l.id == connect)
@@ -805,7 +683,7 @@ pub fn hms_params(
     secrets: &Secrets,
 ) -> HmsParams {
     let v = line.slug();
-    let id = format!("metastore-{v}");
+    let id = topo::metastore(line);
     HmsParams {
         line,
         thrift_port: ports.get(&id),
@@ -885,182 +763,4 @@ pub fn secrets_file(home: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(settings: &EnvSettings) -> Plan {
-        let names = port_names(settings);
-        let ports = ports::allocate(names.iter().map(String::as_str), 20000, |_| true).unwrap();
-        let machine = Machine {
-            cache: Cache::at("/cache"),
-            java_home: "/jdk".into(),
-            pg_bin: "/pg/bin".into(),
-            pg_run_as: Some("postgres".into()),
-        };
-        let secrets = Secrets {
-            s3_access_key: "ak".into(),
-            s3_secret_key: "sk".into(),
-            pg_user: "chaos".into(),
-            pg_password: "pw".into(),
-        };
-        build(
-            settings,
-            &EnvHome::at("/home/env"),
-            &machine,
-            ports,
-            &secrets,
-        )
-    }
-
-    #[test]
-    fn default_plan_has_every_component_once_with_distinct_ports() {
-        let p = plan(&EnvSettings::default());
-        let ids: Vec<&str> = p.components.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "postgres",
-                "s3",
-                "metastore-35",
-                "master-35",
-                "worker-35-0",
-                "worker-35-1",
-                "connect-35-0",
-                "history-35",
-                "metastore-41",
-                "master-41",
-                "worker-41-0",
-                "worker-41-1",
-                "connect-41-0",
-                "history-41"
-            ]
-        );
-        // Every allocated port is a component's, a link's or a fixed driver port, once.
-        let mut all: Vec<u16> = p.components.iter().flat_map(|c| c.ports.clone()).collect();
-        all.extend(p.links.iter().map(|l| l.listen));
-        all.extend(
-            p.ports
-                .0
-                .iter()
-                .filter(|(name, _)| name.starts_with("driver-"))
-                .map(|(_, port)| *port),
-        );
-        let n = all.len();
-        all.sort_unstable();
-        all.dedup();
-        assert_eq!(all.len(), n, "ports must be distinct");
-        assert_eq!(
-            p.ports.0.len(),
-            n,
-            "every allocated port belongs to a component, a link or a driver"
-        );
-    }
-
-    #[test]
-    fn waves_order_dependencies() {
-        let p = plan(&EnvSettings::default());
-        let wave = |id: &str| p.component(id).unwrap().wave;
-        assert!(wave("postgres") < wave("metastore-35"));
-        assert!(wave("s3") < wave("metastore-41"));
-        assert!(wave("metastore-35") < wave("master-35"));
-        assert!(wave("master-35") < wave("worker-35-0"));
-        assert!(wave("worker-35-1") < wave("connect-35-0"));
-    }
-
-    #[test]
-    fn replicas_scale_connect_servers_and_worker_capacity() {
-        let s = EnvSettings {
-            replicas: 3,
-            lines: vec![SparkLine::V4_1],
-            ..EnvSettings::default()
-        };
-        let p = plan(&s);
-        assert_eq!(p.connect_urls(SparkLine::V4_1).len(), 3);
-        assert!(p.connect_urls(SparkLine::V3_5).is_empty());
-        let worker = p.component("worker-41-0").unwrap();
-        let cores = worker
-            .spec
-            .args
-            .iter()
-            .position(|a| a == "--cores")
-            .unwrap();
-        assert_eq!(worker.spec.args[cores + 1], "3");
-        let mem = worker
-            .spec
-            .args
-            .iter()
-            .position(|a| a == "--memory")
-            .unwrap();
-        assert_eq!(worker.spec.args[mem + 1], "3136m");
-    }
-
-    #[test]
-    fn postgres_runs_as_its_own_user_on_loopback_only() {
-        let p = plan(&EnvSettings::default());
-        let pg = p.component("postgres").unwrap();
-        assert_eq!(pg.spec.run_as.as_deref(), Some("postgres"));
-        assert!(pg
-            .spec
-            .args
-            .contains(&"listen_addresses=127.0.0.1".to_string()));
-        let s3 = p.component("s3").unwrap();
-        assert!(s3.spec.args.iter().any(|a| a.starts_with("127.0.0.1:")));
-    }
-
-    #[test]
-    fn both_lines_get_one_edge_per_replica_in_front_of_the_first_lines_client_links() {
-        let s = EnvSettings {
-            replicas: 2,
-            ..EnvSettings::default()
-        };
-        let p = plan(&s);
-        let edges: Vec<&LinkPlan> = p.links.iter().filter(|l| l.is_edge()).collect();
-        assert_eq!(
-            edges.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
-            ["edge-0", "edge-1"]
-        );
-        for (r, e) in edges.iter().enumerate() {
-            let client_link = p.link(&format!("connect-35-{r}")).unwrap();
-            assert_eq!(e.upstream, client_link.listen);
-            assert_eq!(e.upstream_component, client_link.id);
-            assert_eq!(e.listen, p.ports.get(&format!("link-edge-{r}")));
-        }
-        assert_eq!(p.edge_urls().len(), 2);
-        assert_eq!(
-            p.route_port("connect-41-1"),
-            Some(p.link("connect-41-1").unwrap().listen)
-        );
-        assert_eq!(p.route_port("edge-0"), None);
-        assert_eq!(p.route_port("nothing"), None);
-        let mut listens: Vec<u16> = p.links.iter().map(|l| l.listen).collect();
-        let n = listens.len();
-        listens.sort_unstable();
-        listens.dedup();
-        assert_eq!(listens.len(), n, "link ports must be distinct");
-    }
-
-    #[test]
-    fn one_line_has_no_edge_and_edges_do_not_move_other_ports() {
-        let one = EnvSettings {
-            lines: vec![SparkLine::V4_1],
-            ..EnvSettings::default()
-        };
-        assert!(plan(&one).edge_urls().is_empty());
-        let names = port_names(&EnvSettings::default());
-        let first_edge = names
-            .iter()
-            .position(|n| n.starts_with("link-edge-"))
-            .unwrap();
-        assert!(names[first_edge..]
-            .iter()
-            .all(|n| n.starts_with("link-edge-")));
-    }
-
-    #[test]
-    fn memory_sizes_parse() {
-        assert_eq!(memory_mb("1g"), 1024);
-        assert_eq!(memory_mb("1536m"), 1536);
-        assert_eq!(memory_mb("512M"), 512);
-        assert_eq!(memory_mb("weird"), 1024);
-    }
-}
+mod tests;

@@ -2,9 +2,9 @@
 //! atomically (temp file + rename) after every change, read by `env status`, `env down` and
 //! every later command. Pure data plus atomic read/write.
 
-use std::io::Write;
 use std::path::Path;
 
+use crate::platform::topology::Role;
 use crate::versions::SparkLine;
 
 /// Version of the state file's layout; bumped on incompatible change.
@@ -53,7 +53,7 @@ pub struct ComponentState {
     /// Unique id, e.g. `connect-41-0`.
     pub id: String,
     /// The role, e.g. `connect`; fault targets name roles.
-    pub role: String,
+    pub role: Role,
     /// The Spark line it belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<SparkLine>,
@@ -166,25 +166,8 @@ impl EnvState {
     }
 }
 
-/// Writes `value` as pretty JSON to `path` through a temp file and a rename.
-pub fn write_json_atomically<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        serde_json::to_writer_pretty(&mut f, value).map_err(std::io::Error::other)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::jsonfile::write_atomically as write_json_atomically;
+pub use crate::units::now_ms;
 
 #[cfg(test)]
 mod tests {
@@ -200,7 +183,7 @@ mod tests {
             ready_at_ms: Some(2),
             components: vec![ComponentState {
                 id: "connect-41-0".into(),
-                role: "connect".into(),
+                role: Role::Connect,
                 line: Some(SparkLine::V4_1),
                 version: "4.1.0".into(),
                 endpoint: "sc://127.0.0.1:17020".into(),

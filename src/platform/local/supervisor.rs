@@ -212,7 +212,7 @@ impl Supervisor {
             .iter()
             .map(|c| ComponentState {
                 id: c.id.clone(),
-                role: c.role.name().into(),
+                role: c.role,
                 line: c.line,
                 version: c.version.clone(),
                 endpoint: c.endpoint.clone(),

@@ -38,20 +38,20 @@ mod switcher;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use self::readback::{create_shared_table, final_read_back};
 use self::route::RouteGuard;
 use self::switcher::{run_switches, Acked, Switcher};
-use super::{schedule, Parts, Phases, RunOptions};
+use super::drive::{drive, Harness, Tally};
+use super::{schedule, Parts, Phases, RunError, RunOptions};
 use crate::check::upgrade::{checks, measure, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY};
-use crate::paths::EnvHome;
-use crate::platform::local::plan::Plan;
-use crate::platform::local::state::now_ms;
+use crate::platform::Endpoints;
 use crate::report::upgrade::{section, style_name};
 use crate::scenario::model::{Scenario, UpgradeSpec, UpgradeStyle};
+use crate::units::now_ms;
 use crate::versions::SparkLine;
 use crate::workload::assemble as wl;
 use crate::workload::history::{OpKind, OpRecord};
@@ -89,7 +89,7 @@ fn planned(spec: &UpgradeSpec) -> Vec<Planned> {
 struct UpgradeRun<'a> {
     s: &'a Scenario,
     o: &'a RunOptions,
-    plan: &'a Plan,
+    env: &'a Endpoints,
     rt: &'a tokio::runtime::Runtime,
     spec: UpgradeSpec,
     /// The cut-over endpoints.
@@ -114,15 +114,15 @@ impl UpgradeRun<'_> {
         };
         let lines = [self.spec.from, self.spec.to];
         self.rt
-            .block_on(create_shared_table(self.plan, table, location, &lines))?;
+            .block_on(create_shared_table(self.env, table, location, &lines))?;
         (self.o.say)(&format!("    {table} at {location} in both metastores"));
         Ok(())
     }
 
     fn switcher(&self) -> Switcher {
         Switcher {
-            home: self.o.home.clone(),
-            plan: self.plan.clone(),
+            platform: self.o.platform.clone(),
+            env: self.env.clone(),
             style: self.spec.style,
             edge: self.edges[0].clone(),
             table: self.table_name(),
@@ -134,27 +134,19 @@ impl UpgradeRun<'_> {
     }
 
     fn load_config(&self, queries: Vec<load::LoadQuery>, history: &Path) -> load::LoadConfig {
+        let targets = vec![load::Target {
+            version: self.spec.from,
+            endpoints: self.edges.clone(),
+        }];
         let w = self.workload();
-        load::LoadConfig {
-            targets: vec![load::Target {
-                version: self.spec.from,
-                endpoints: self.edges.clone(),
-            }],
+        super::load_config(
+            self.s,
+            w,
+            targets,
             queries,
-            model: w.load_model(),
-            duration: w.duration.get(),
-            warmup: w.warmup.get(),
-            op_timeout: w.timeout.get(),
-            sessions: w.sessions as usize,
-            writes: self.table_name().map(|table| load::WriteConfig {
-                table,
-                every: w.write_every(),
-                batch: w.write_batch().max(1),
-            }),
-            seed: w.seed,
-            history: history.to_path_buf(),
-            max_queries: None,
-        }
+            history.to_path_buf(),
+            self.table_name(),
+        )
     }
 
     /// Holds (in place), runs the load with the switches and the fault schedule, and collects
@@ -166,13 +158,14 @@ impl UpgradeRun<'_> {
         phases: &mut Phases,
         parts: &mut Parts,
         switcher: &Arc<Switcher>,
-    ) -> Result<Vec<Switch>, String> {
+    ) -> Result<Vec<Switch>, RunError> {
         let (o, w) = (self.o, self.workload());
         let (queries, judge) = wl::queries(&o.cache, &w.query_selection(), self.s.data.scale)
-            .map_err(|e| e.to_string())?;
-        switcher.route(self.spec.from)?;
+            .map_err(RunError::env)?;
+        switcher.route(self.spec.from).map_err(RunError::Env)?;
         if self.spec.style == UpgradeStyle::InPlace {
-            (o.say)(&format!("    {}", switcher.hold_down(self.spec.to)?));
+            let held = switcher.hold_down(self.spec.to).map_err(RunError::Env)?;
+            (o.say)(&format!("    {held}"));
         }
         let history_path = dir.join("history.jsonl");
         let cfg = self.load_config(queries, &history_path);
@@ -188,54 +181,37 @@ impl UpgradeRun<'_> {
         );
         let t0_ms = now_ms();
         let stop = Arc::new(AtomicBool::new(false));
-        let injected: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![]));
-        let notes: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![]));
-        let (say, interrupted) = (o.say, o.interrupted);
-        let (report, switches) = self.rt.block_on(async {
-            let t0 = Instant::now();
-            let stop_w = stop.clone();
-            let watcher = tokio::spawn(async move {
-                while !interrupted() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                stop_w.store(true, Ordering::SeqCst);
-            });
-            let sched = tokio::spawn(super::run_schedule(
-                occurrences.to_vec(),
-                EnvHome::at(o.home.root()),
-                t0,
-                stop.clone(),
-                injected.clone(),
-                notes.clone(),
-                say,
-            ));
+        let tally = Tally::default();
+        let harness = Harness {
+            platform: Some(o.platform.clone()),
+            occurrences: occurrences.to_vec(),
+            interrupted: o.interrupted,
+            say: o.say,
+            tally: Some(tally.clone()),
+        };
+        let opts = load_options(switcher, tally, w.concurrent_writes);
+        let say = o.say;
+        let workload = async {
             let switching = tokio::spawn(run_switches(
                 switcher.clone(),
                 planned(&self.spec),
-                t0,
+                Instant::now(),
                 w.warmup.get(),
                 stop.clone(),
                 say,
             ));
-            let tally = super::Tally::default();
-            let ticker = tokio::spawn(super::progress(tally.clone(), t0, say));
-            let opts = load_options(switcher, tally, w.concurrent_writes);
             let r = load::run_with(cfg, judge, stop.clone(), opts).await;
-            stop.store(true, Ordering::SeqCst);
-            let switches = switching.await.unwrap_or_default();
-            let _ = sched.await;
-            watcher.abort();
-            ticker.abort();
-            (r, switches)
-        });
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            (r, switching.await.unwrap_or_default())
+        };
+        let driven = self.rt.block_on(drive(harness, stop.clone(), workload));
+        let (report, switches) = driven.output;
         let end_ms = t0_ms + w.duration.get().as_millis() as u64;
         let warmup_end = t0_ms + w.warmup.get().as_millis() as u64;
         add_phases(phases, warmup_end, end_ms, now_ms(), &switches);
-        parts.fault_ids = injected.lock().expect("not poisoned").clone();
-        parts
-            .notes
-            .extend(notes.lock().expect("not poisoned").iter().cloned());
-        let report = report.map_err(|e| format!("load: {e}"))?;
+        parts.fault_ids = driven.injected;
+        parts.notes.extend(driven.notes);
+        let report = report.map_err(|e| RunError::Env(format!("load: {e}")))?;
         parts.workload_span = Some((t0_ms, end_ms));
         parts.history = super::read_history(&history_path)?;
         parts.writes = report
@@ -258,7 +234,7 @@ impl UpgradeRun<'_> {
                 continue;
             }
             let check = self.rt.block_on(final_read_back(
-                self.plan,
+                self.env,
                 line,
                 &table,
                 &parts.history,
@@ -279,7 +255,7 @@ impl UpgradeRun<'_> {
     }
 
     /// The measures, the checks and the section. A switch that did not complete fails the run.
-    fn finish(&self, parts: &mut Parts, switches: Vec<Switch>) -> Result<(), String> {
+    fn finish(&self, parts: &mut Parts, switches: Vec<Switch>) -> Result<(), RunError> {
         let (start_ms, end_ms) = parts.workload_span.unwrap_or((0, 0));
         // The load runs past the nominal end by its warm-up and last operations.
         let last_ms = parts.history.iter().map(|r| r.end_us / 1000).max();
@@ -312,14 +288,14 @@ impl UpgradeRun<'_> {
         };
         parts.sections.push(section(&summary, &parts.history));
         if let Some(e) = summary.switches.iter().find_map(|s| s.error.clone()) {
-            return Err(format!("the upgrade did not complete: {e}"));
+            return Err(RunError::Env(format!("the upgrade did not complete: {e}")));
         }
         let expected = planned(&self.spec).len();
         if summary.switches.len() < expected && !(self.o.interrupted)() {
-            return Err(format!(
+            return Err(RunError::Env(format!(
                 "{} of {expected} switches happened (the load ended early)",
                 summary.switches.len()
-            ));
+            )));
         }
         Ok(())
     }
@@ -327,15 +303,16 @@ impl UpgradeRun<'_> {
 
 /// The load's options: the serving version, the pre-created shared table, the progress tally
 /// and the acknowledged writes collected for the switches' read-backs.
-fn load_options(switcher: &Switcher, tally: super::Tally, concurrent_writes: bool) -> LoadOptions {
+fn load_options(switcher: &Switcher, tally: Tally, concurrent_writes: bool) -> LoadOptions {
     let acks = switcher.acks.clone();
+    let count = super::drive::counting(tally);
     LoadOptions {
         serving: Some(switcher.serving.clone()),
         table_exists: true,
         refresh_before_read_back: true,
         concurrent_writes,
         on_record: Some(Arc::new(move |r: &OpRecord| {
-            super::count_record(&tally, r);
+            count(r);
             if let (OpKind::Write, "ok", Some(ids)) = (r.kind, r.outcome.as_str(), r.ids) {
                 acks.lock().expect("acks lock").push(Acked {
                     end_us: r.end_us,
@@ -361,7 +338,7 @@ fn add_phases(phases: &mut Phases, warmup_end: u64, end_ms: u64, t_end: u64, swi
 }
 
 /// The shared write table's name and location for this run, when the workload writes.
-fn write_table(s: &Scenario, plan: &Plan, dir: &Path) -> Option<(String, String)> {
+fn write_table(s: &Scenario, env: &Endpoints, dir: &Path) -> Option<(String, String)> {
     if !s.workload.as_ref().is_some_and(|w| w.writes) {
         return None;
     }
@@ -374,7 +351,7 @@ fn write_table(s: &Scenario, plan: &Plan, dir: &Path) -> Option<(String, String)
         s.name.replace(['-', '.'], "_"),
         now_ms()
     );
-    let location = format!("s3a://{}/upgrade/{run}/writes", plan.settings.bucket);
+    let location = format!("s3a://{}/upgrade/{run}/writes", env.bucket);
     Some((table, location))
 }
 
@@ -388,26 +365,28 @@ pub(super) fn run_upgrade(
     dir: &Path,
     phases: &mut Phases,
     parts: &mut Parts,
-    plan: &Plan,
+    env: &Endpoints,
     rt: &tokio::runtime::Runtime,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let spec = s
         .upgrade
         .clone()
-        .ok_or("an upgrade scenario needs an [upgrade] table")?;
+        .ok_or_else(|| RunError::Input("an upgrade scenario needs an [upgrade] table".into()))?;
     if s.workload.is_none() {
-        return Err("an upgrade scenario needs a [workload]".into());
+        return Err(RunError::Input(
+            "an upgrade scenario needs a [workload]".into(),
+        ));
     }
-    let edges = plan.edge_urls();
+    let edges = env.edge_urls();
     if edges.is_empty() {
-        return Err("this environment has no cut-over endpoint (edge links): it predates upgrade support or does not run both versions; run `chaos env down` and run the scenario again".into());
+        return Err(RunError::Env("this environment has no cut-over endpoint (edge links): it predates upgrade support or does not run both versions; run `chaos env down` and run the scenario again".into()));
     }
     let run = UpgradeRun {
         s,
         o,
-        plan,
+        env,
         rt,
-        table: write_table(s, plan, dir),
+        table: write_table(s, env, dir),
         spec,
         edges,
     };
@@ -420,10 +399,10 @@ pub(super) fn run_upgrade(
             run.spec.to
         ),
     );
-    run.create_table()?;
+    run.create_table().map_err(RunError::Env)?;
     let routes = RouteGuard {
-        home: o.home.root(),
-        plan,
+        platform: o.platform.as_ref(),
+        env,
         armed: true,
     };
     let switcher = Arc::new(run.switcher());

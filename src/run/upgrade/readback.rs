@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::upgrade::{missing_ids, ReadBack};
 use crate::client::{Session, SessionOptions};
-use crate::platform::local::plan::Plan;
+use crate::platform::Endpoints;
 use crate::versions::SparkLine;
 use crate::workload::history::{OpKind, OpRecord};
 use crate::workload::load;
@@ -101,7 +101,7 @@ pub(super) async fn read_back_acked(
 
 /// Creates the write table at `location` in each line's metastore, through its own Connect.
 pub(super) async fn create_shared_table(
-    plan: &Plan,
+    env: &Endpoints,
     table: &str,
     location: &str,
     lines: &[SparkLine],
@@ -110,7 +110,7 @@ pub(super) async fn create_shared_table(
         "CREATE TABLE IF NOT EXISTS {table} (id BIGINT, batch BIGINT) USING parquet LOCATION '{location}'"
     );
     for &line in lines {
-        let url = plan
+        let url = env
             .connect_urls(line)
             .into_iter()
             .next()
@@ -128,7 +128,7 @@ pub(super) async fn create_shared_table(
 
 /// Every write of the history read back on `line` directly (not through the edge).
 pub(super) async fn final_read_back(
-    plan: &Plan,
+    env: &Endpoints,
     line: SparkLine,
     table: &str,
     history: &[OpRecord],
@@ -138,7 +138,7 @@ pub(super) async fn final_read_back(
         .iter()
         .filter(|r| r.kind == OpKind::Write && r.ids.is_some())
         .collect();
-    let url = plan
+    let url = env
         .connect_urls(line)
         .into_iter()
         .next()

@@ -7,15 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::readback::{answered_by, read_back_acked};
-use super::route::{route_to, wait_connect};
+use super::route::route_to;
 use super::Planned;
 use crate::check::upgrade::Switch;
 use crate::fault::inject;
 use crate::fault::ledger::Owner;
-use crate::paths::EnvHome;
-use crate::platform::local::plan::Plan;
-use crate::platform::local::state::{now_ms, Status};
+use crate::platform::{ConnectCondition, Endpoints, PlatformRef};
 use crate::scenario::model::UpgradeStyle;
+use crate::units::now_ms;
 use crate::versions::SparkLine;
 use crate::workload::load::ServingVersion;
 
@@ -50,8 +49,8 @@ pub(super) struct Acked {
 
 /// Performs the switches (and the in-place holds) of one run.
 pub(super) struct Switcher {
-    pub(super) home: EnvHome,
-    pub(super) plan: Plan,
+    pub(super) platform: PlatformRef,
+    pub(super) env: Endpoints,
     pub(super) style: UpgradeStyle,
     /// The first cut-over endpoint: the runner's own probe and read-backs go through it.
     pub(super) edge: String,
@@ -66,7 +65,7 @@ pub(super) struct Switcher {
 impl Switcher {
     /// Routes the edges to `line` and records it as serving.
     pub(super) fn route(&self, line: SparkLine) -> Result<String, String> {
-        route_to(self.home.root(), &self.plan, line)?;
+        route_to(self.platform.as_ref(), &self.env, line).map_err(|e| e.to_string())?;
         *self.serving.lock().expect("serving lock") = line;
         Ok(format!(
             "edges routed to Spark {line} (open connections reset)"
@@ -78,15 +77,16 @@ impl Switcher {
         let target = format!("connect@{}:all", line.version());
         let spec = crate::fault::catalog::parse("stop", Some(&target), &BTreeMap::new())
             .map_err(|e| format!("stop {target}: {}", e.message))?;
-        let rec = inject::inject(&self.home, &spec, Some(Owner::me()), None)
+        let rec = inject::inject(self.platform.as_ref(), &spec, Some(Owner::me()), None)
             .map_err(|e| format!("stop {target}: {e}"))?;
         self.holds
             .lock()
             .expect("holds lock")
             .insert(line, rec.id.clone());
-        let took = wait_connect(&self.home, line, STOP_TIMEOUT, "stopped", |c| {
-            c.status == Status::Stopped && c.pid.is_none()
-        })?;
+        let took = self
+            .platform
+            .wait_connect(line, ConnectCondition::Stopped, STOP_TIMEOUT)
+            .map_err(|e| e.to_string())?;
         Ok(format!(
             "stopped and held {target} ({}, down after {:.1}s)",
             rec.id,
@@ -100,14 +100,17 @@ impl Switcher {
         let Some(id) = id else {
             return Ok(format!("Spark {line} was not held"));
         };
-        inject::heal(&self.home, &id, "upgrade: released")
+        inject::heal(self.platform.as_ref(), &id, "upgrade: released")
             .map_err(|e| format!("release {id}: {e}"))?;
         Ok(format!("released connect@{line}:all ({id})"))
     }
 
     /// Waits until the supervisor reports `line`'s Connect servers ready.
     pub(super) fn wait_ready(&self, line: SparkLine) -> Result<String, String> {
-        let took = wait_connect(&self.home, line, READY_TIMEOUT, "ready", |c| c.ready)?;
+        let took = self
+            .platform
+            .wait_connect(line, ConnectCondition::Ready, READY_TIMEOUT)
+            .map_err(|e| e.to_string())?;
         Ok(format!(
             "Spark {line}'s Connect server(s) ready for the supervisor after {:.1}s more",
             took.as_secs_f64()

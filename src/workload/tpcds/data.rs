@@ -14,7 +14,7 @@ use super::{data_set_dir, read_json, write_json, Scale, TpcdsError};
 use crate::client::{Session, SessionOptions};
 use crate::install::steps;
 use crate::paths::Cache;
-use crate::platform::local::plan::{Plan, Secrets};
+use crate::platform::Endpoints;
 use crate::probe::s3::S3;
 use crate::versions::SparkLine;
 
@@ -181,12 +181,7 @@ fn key_prefix(scale: Scale) -> String {
 /// the same size are skipped, and `CREATE … IF NOT EXISTS` leaves existing tables alone.
 /// After registering, every table's row count in every Spark version is checked against the
 /// manifest.
-pub async fn datagen(
-    cache: &Cache,
-    plan: &Plan,
-    secrets: &Secrets,
-    scale: f64,
-) -> Result<DataSet, TpcdsError> {
+pub async fn datagen(cache: &Cache, env: &Endpoints, scale: f64) -> Result<DataSet, TpcdsError> {
     let scale = Scale::new(scale)?;
     let mut timings = DataSetTimings::default();
 
@@ -202,10 +197,10 @@ pub async fn datagen(
 
     let t = Instant::now();
     let s3 = S3::new(
-        &plan.s3_endpoint(),
-        &plan.settings.bucket,
-        &secrets.s3_access_key,
-        &secrets.s3_secret_key,
+        &env.s3_endpoint,
+        &env.bucket,
+        &env.s3_access_key,
+        &env.s3_secret_key,
     )
     .map_err(|source| TpcdsError::S3 {
         what: "connect to S3".into(),
@@ -215,10 +210,10 @@ pub async fn datagen(
     timings.upload = t.elapsed();
 
     let t = Instant::now();
-    let registered = register(plan, &manifest).await?;
+    let registered = register(env, &manifest).await?;
     timings.register = t.elapsed();
 
-    let bucket = &plan.settings.bucket;
+    let bucket = &env.bucket;
     let prefix = key_prefix(scale);
     Ok(DataSet {
         scale: scale.value(),
@@ -489,26 +484,30 @@ pub(crate) fn count_statement(manifest: &DataManifest) -> String {
 }
 
 /// Registers the data set as external Parquet tables in the metastore of every Spark
-/// version of the plan (through its first Connect server), then checks each table's row
-/// count against the manifest. Returns the versions registered.
-pub async fn register(plan: &Plan, manifest: &DataManifest) -> Result<Vec<SparkLine>, TpcdsError> {
+/// version of the environment (through its first Connect server), then checks each table's
+/// row count against the manifest. Returns the versions registered.
+pub async fn register(
+    env: &Endpoints,
+    manifest: &DataManifest,
+) -> Result<Vec<SparkLine>, TpcdsError> {
     let scale = Scale::new(manifest.scale)?;
     let t = steps::begin(&format!(
         "registering TPC-DS {} as {} in the metastore of Spark {}",
         scale.label(),
         scale.database(),
-        plan.settings
-            .lines
+        env.lines()
             .iter()
             .map(|l| l.version())
             .collect::<Vec<_>>()
             .join(" and ")
     ));
-    let jobs = plan.settings.lines.iter().map(|&line| async move {
-        let endpoint = plan.connect_urls(line).into_iter().next().ok_or_else(|| {
-            TpcdsError::Invalid(format!("the plan has no Connect server for Spark {line}"))
+    let jobs = env.lines().into_iter().map(|line| async move {
+        let endpoint = env.connect_urls(line).into_iter().next().ok_or_else(|| {
+            TpcdsError::Invalid(format!(
+                "the environment has no Connect server for Spark {line}"
+            ))
         })?;
-        register_one(line, &endpoint, &plan.settings.bucket, manifest).await?;
+        register_one(line, &endpoint, &env.bucket, manifest).await?;
         Ok::<SparkLine, TpcdsError>(line)
     });
     let lines = futures::future::try_join_all(jobs).await?;

@@ -7,14 +7,13 @@
 //! ```
 //!
 //! `TPCDS_SCALE` (default 0.1) picks the data set, `TPCDS_QUERIES` (default `all`) the
-//! queries. The cache is the environment's (from its plan).
+//! queries. The cache is `CHAOS_CACHE_DIR` (or the default one).
 
 use std::time::{Duration, Instant};
 
 use super::*;
 use crate::client::{Session, SessionOptions};
 use crate::paths::EnvHome;
-use crate::platform::local::env::{read_plan, read_secrets};
 
 const NEEDS_ENV: &str = "needs a running environment: CHAOS_HOME=<its home>";
 
@@ -71,13 +70,14 @@ fn data_is_deterministic() {
 #[ignore = "needs a running environment: CHAOS_HOME"]
 async fn all_queries_on_every_version() {
     let home = home();
-    let plan = read_plan(&home).expect("plan");
-    let secrets = read_secrets(&home).expect("secrets");
-    let cache = crate::paths::Cache::at(&plan.cache);
+    let cache = crate::paths::Cache::from_env();
+    let env = crate::platform::at(&home, &cache)
+        .and_then(|p| p.endpoints())
+        .expect("endpoints of the running environment");
     let scale = scale();
 
     let t = Instant::now();
-    let set = datagen(&cache, &plan, &secrets, scale)
+    let set = datagen(&cache, &env, scale)
         .await
         .unwrap_or_else(|e| panic!("datagen: {}", chain(&e)));
     eprintln!("datagen: {:?} in {:?}", set.timings, t.elapsed());
@@ -93,8 +93,8 @@ async fn all_queries_on_every_version() {
     let selection = std::env::var("TPCDS_QUERIES").unwrap_or_else(|_| "all".into());
     let queries = select_queries(&cache, &selection).expect("queries");
     let mut failures = Vec::new();
-    for &line in &plan.settings.lines {
-        let url = plan.connect_urls(line).remove(0);
+    for line in env.lines() {
+        let url = env.connect_urls(line).remove(0);
         let session = Session::connect(&url, SessionOptions::default())
             .await
             .expect("connect");
