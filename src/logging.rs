@@ -92,15 +92,35 @@ where
     }
 }
 
-/// Installs the process-wide subscriber: `RUST_LOG`'s filter, `format`, stderr. Call once,
-/// first thing; a second call changes nothing.
+/// The target of the supervisor daemon's own lines, which `logs/supervisor.log` always keeps.
+pub const SUPERVISOR_TARGET: &str = "spark_chaos::platform::local::supervisor";
+
+/// The filter of the supervisor daemon: `RUST_LOG`'s (inherited from `env up`), with the
+/// daemon's own lines kept at `info` unless `RUST_LOG` names the supervisor itself — a
+/// `RUST_LOG=spark_chaos::client=debug chaos run` must not empty `supervisor.log`.
+pub fn daemon_filter(rust_log: Option<&str>) -> Result<EnvFilter, ParseError> {
+    let filter = filter(rust_log)?;
+    if rust_log.is_some_and(|s| s.contains("supervisor")) {
+        return Ok(filter);
+    }
+    Ok(filter.add_directive(format!("{SUPERVISOR_TARGET}=info").parse()?))
+}
+
+/// Installs the process-wide subscriber: `RUST_LOG`'s filter, `format`, stderr. `daemon` is
+/// true in `chaos supervise` (see [`daemon_filter`]). Call once, first thing; a second call
+/// changes nothing.
 ///
 /// The chosen format is also exported as [`FORMAT_ENV`], so that `chaos` processes started
 /// from this one (the supervisor daemon of `env up`) log the same way, as they inherit
 /// `RUST_LOG` too.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, daemon: bool) {
     let rust_log = std::env::var("RUST_LOG").ok();
-    let filter = filter(rust_log.as_deref()).unwrap_or_else(|e| {
+    let parsed = if daemon {
+        daemon_filter(rust_log.as_deref())
+    } else {
+        filter(rust_log.as_deref())
+    };
+    let filter = parsed.unwrap_or_else(|e| {
         eprintln!("warning: ignoring RUST_LOG ({e}); using `{DEFAULT_FILTER}`");
         filter(None).expect("the default filter parses")
     });
@@ -144,8 +164,12 @@ mod tests {
 
     /// Emits one event per interesting target and level under `rust_log`, in `format`.
     fn emit(format: LogFormat, rust_log: Option<&str>) -> String {
+        emit_with(format, filter(rust_log).unwrap())
+    }
+
+    fn emit_with(format: LogFormat, filter: EnvFilter) -> String {
         let out = Capture::default();
-        let sub = subscriber(format, filter(rust_log).unwrap(), out.clone(), false);
+        let sub = subscriber(format, filter, out.clone(), false);
         tracing::subscriber::with_default(sub, || {
             let span = tracing::debug_span!(
                 target: "spark_chaos::client::execute",
@@ -222,6 +246,18 @@ mod tests {
         assert!(sent["timestamp"].is_string());
         assert_eq!(lines[1]["message"], "connect-41-0: ready");
         assert_eq!(lines[1]["level"], "INFO");
+    }
+
+    #[test]
+    fn the_daemon_keeps_its_own_lines_under_any_rust_log() {
+        for rust_log in [None, Some("warn"), Some("spark_chaos::client=debug")] {
+            let text = emit_with(LogFormat::Text, daemon_filter(rust_log).unwrap());
+            assert!(text.contains("connect-41-0: ready"), "{rust_log:?}: {text}");
+        }
+        let quiet = daemon_filter(Some("spark_chaos::platform::local::supervisor=warn")).unwrap();
+        assert!(!emit_with(LogFormat::Text, quiet).contains("connect-41-0: ready"));
+        let debug = emit_with(LogFormat::Text, daemon_filter(Some("debug")).unwrap());
+        assert!(debug.contains("ExecutePlan sent"), "{debug}");
     }
 
     #[test]

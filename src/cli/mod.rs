@@ -262,7 +262,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    crate::logging::init(cli.log_format);
+    crate::logging::init(cli.log_format, matches!(cli.command, Command::Supervise));
     if !matches!(cli.command, Command::Supervise) {
         if let Err(e) = ctrlc_handler() {
             eprintln!("warning: cannot handle Ctrl-C: {e}");
