@@ -12,6 +12,7 @@
 //! - [`workload`]: the TPC-DS kit and the load driver.
 //! - [`oracle`]: comparing results with expected answers (pure).
 //! - [`cli`]: the `chaos` command line; the only place that prints for people.
+//! - [`logging`]: diagnostic events through `tracing` (`RUST_LOG`, `--log-format`), on stderr.
 
 pub mod check;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod fault;
 pub mod install;
 pub mod interrupt;
 pub mod jsonfile;
+pub mod logging;
 pub mod oracle;
 pub mod paths;
 pub mod platform;

@@ -28,6 +28,15 @@ pub struct Cli {
     /// The cache for downloads and builds [default: ~/.cache/spark-chaos]
     #[arg(long, global = true, env = "CHAOS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Diagnostic logs on stderr as `text` or `json` lines; `RUST_LOG` filters them
+    #[arg(
+        long,
+        global = true,
+        env = "CHAOS_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    pub log_format: crate::logging::LogFormat,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -247,6 +256,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    crate::logging::init(cli.log_format, matches!(cli.command, Command::Supervise));
     if !matches!(cli.command, Command::Supervise) {
         if let Err(e) = ctrlc_handler() {
             eprintln!("warning: cannot handle Ctrl-C: {e}");

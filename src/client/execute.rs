@@ -21,6 +21,7 @@ use arrow_ipc::reader::StreamReader;
 use arrow_schema::{Schema, SchemaRef};
 use spark_connect_proto as pb;
 use tonic::Streaming;
+use tracing::Instrument;
 
 use super::checksum::{ChecksumOptions, Checksummer};
 use super::error::ClientError;
@@ -93,35 +94,68 @@ impl Session {
             operation_id: &operation_id,
             armed: true,
         };
+        // Every event of the operation, tonic's included, carries these fields.
+        let span = tracing::debug_span!(
+            "sql",
+            endpoint = %inner.endpoint,
+            session_id = %inner.session_id,
+            version = inner.version(),
+            operation_id = %operation_id,
+        );
+        let started = std::time::Instant::now();
         let run = async {
             inner.resync_confs(deadline).await?;
             run_stream(inner, query, &operation_id, &action, sink).await
         };
-        let result = tokio::time::timeout_at(deadline.instant(), run).await;
+        let result =
+            tokio::time::timeout_at(deadline.instant(), run.instrument(span.clone())).await;
         guard.armed = false;
-        match result {
-            Ok(result) => {
-                let may_exist = !matches!(
-                    result,
-                    Err(ClientError::Refused { .. } | ClientError::Endpoint { .. })
-                );
-                if inner.opts.reattachable && may_exist {
-                    inner.spawn_release(&operation_id);
+        async {
+            match result {
+                Ok(result) => {
+                    match &result {
+                        Ok(stats) => tracing::debug!(
+                            elapsed = ?started.elapsed(),
+                            batches = stats.batches,
+                            arrow_bytes = stats.arrow_bytes,
+                            reattaches = stats.info.reattaches,
+                            "operation complete"
+                        ),
+                        Err(e) => tracing::debug!(
+                            elapsed = ?started.elapsed(),
+                            outcome = e.outcome().kind(),
+                            error = %e,
+                            "operation failed"
+                        ),
+                    }
+                    let may_exist = !matches!(
+                        result,
+                        Err(ClientError::Refused { .. } | ClientError::Endpoint { .. })
+                    );
+                    if inner.opts.reattachable && may_exist {
+                        inner.spawn_release(&operation_id);
+                    }
+                    result
                 }
-                result
-            }
-            Err(_elapsed) => {
-                let interrupt = inner.interrupt_operation(&operation_id).await;
-                if inner.opts.reattachable {
-                    inner.spawn_release(&operation_id);
+                Err(_elapsed) => {
+                    tracing::debug!(
+                        budget = ?deadline.budget(),
+                        "deadline passed: interrupting the operation"
+                    );
+                    let interrupt = inner.interrupt_operation(&operation_id).await;
+                    if inner.opts.reattachable {
+                        inner.spawn_release(&operation_id);
+                    }
+                    Err(ClientError::Deadline {
+                        action,
+                        budget: deadline.budget(),
+                        interrupt,
+                    })
                 }
-                Err(ClientError::Deadline {
-                    action,
-                    budget: deadline.budget(),
-                    interrupt,
-                })
             }
         }
+        .instrument(span)
+        .await
     }
 }
 
@@ -182,6 +216,8 @@ async fn run_stream(
         request_options,
         tags: Vec::new(),
     };
+    tracing::debug!(query = %brief(query), reattachable, "ExecutePlan");
+    tracing::trace!(query, "ExecutePlan (full statement)");
     let mut stub = inner.stub();
     let mut stream = match stub.execute_plan(inner.request(request)).await {
         Ok(response) => response.into_inner(),
@@ -201,8 +237,20 @@ async fn run_stream(
             Ok(None) if !reattachable => break,
             // The server ends a reattachable stream early on purpose (its
             // senderMaxStreamDuration / senderMaxStreamSize): continue where it stopped.
-            Ok(None) => stream = reattach(inner, &mut state, &mut failures, None).await?,
+            Ok(None) => {
+                tracing::debug!(
+                    responses = state.responses,
+                    "the server ended the stream before the result was complete: reattaching"
+                );
+                stream = reattach(inner, &mut state, &mut failures, None).await?;
+            }
             Err(status) if reattachable && is_reattachable_failure(&status) => {
+                tracing::debug!(
+                    responses = state.responses,
+                    code = ?status.code(),
+                    status = %status.message(),
+                    "stream broken: reattaching"
+                );
                 stream = reattach(inner, &mut state, &mut failures, Some(status)).await?;
             }
             Err(status) => {
@@ -230,6 +278,12 @@ async fn reattach(
     loop {
         if let Some(status) = cause.take() {
             if *failures >= inner.opts.max_reattach_attempts {
+                tracing::debug!(
+                    failures = *failures,
+                    code = ?status.code(),
+                    status = %status.message(),
+                    "giving up reattaching"
+                );
                 return Err(ClientError::Transport {
                     action: format!(
                         "{} (gave up after {} reattach attempts)",
@@ -238,7 +292,15 @@ async fn reattach(
                     source: Box::new(status),
                 });
             }
-            tokio::time::sleep(backoff(*failures)).await;
+            let wait = backoff(*failures);
+            tracing::debug!(
+                failures = *failures,
+                backoff = ?wait,
+                code = ?status.code(),
+                status = %status.message(),
+                "ReattachExecute failed: retrying after back-off"
+            );
+            tokio::time::sleep(wait).await;
             *failures += 1;
         }
         let request = pb::ReattachExecuteRequest {
@@ -249,6 +311,11 @@ async fn reattach(
             client_type: Some(inner.opts.client_type.clone()),
             last_response_id: state.last_response_id.clone(),
         };
+        tracing::debug!(
+            last_response_id = state.last_response_id.as_deref().unwrap_or(""),
+            reattaches = state.reattaches,
+            "ReattachExecute"
+        );
         let mut stub = inner.stub();
         match stub.reattach_execute(inner.request(request)).await {
             Ok(response) => {
@@ -260,6 +327,15 @@ async fn reattach(
                 return Err(inner.error_from_status(&state.action, status, Phase::InFlight))
             }
         }
+    }
+}
+
+/// A statement on one line and at most 200 characters, for debug events.
+fn brief(query: &str) -> String {
+    let one_line = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
     }
 }
 
@@ -435,6 +511,15 @@ mod tests {
         assert_eq!(backoff(5), Duration::from_millis(1600));
         assert_eq!(backoff(6), Duration::from_millis(2000));
         assert_eq!(backoff(60), Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn brief_queries_are_one_line_and_bounded() {
+        assert_eq!(brief("SELECT 1\n  FROM t\n"), "SELECT 1 FROM t");
+        let long = format!("SELECT {}", "é".repeat(300));
+        let b = brief(&long);
+        assert_eq!(b.chars().count(), 201);
+        assert!(b.ends_with('…'));
     }
 
     #[test]

@@ -197,6 +197,13 @@ impl Session {
             })
             .collect::<Result<Vec<_>, ClientError>>()?;
         let host_port = builder.endpoint();
+        tracing::debug!(
+            endpoint = %host_port,
+            session_id = %session_id,
+            user_id = %user_id,
+            headers = headers.len(),
+            "opening a Spark Connect session"
+        );
         let channel = new_channel(&host_port, &opts).map_err(|e| endpoint_error(endpoint, e))?;
         let session = Self {
             inner: Arc::new(Inner {
@@ -214,7 +221,22 @@ impl Session {
         };
         let version = session
             .ping(Deadline::after(session.inner.opts.connect_timeout))
-            .await?;
+            .await
+            .inspect_err(|e| {
+                tracing::debug!(
+                    endpoint = %session.inner.endpoint,
+                    session_id = %session.inner.session_id,
+                    error = %e,
+                    "session not opened: the version probe failed"
+                );
+            })?;
+        tracing::debug!(
+            endpoint = %session.inner.endpoint,
+            session_id = %session.inner.session_id,
+            version = %version,
+            server_side_session_id = session.inner.observed().as_deref().unwrap_or(""),
+            "session open"
+        );
         let _ = session.inner.version.set(version);
         Ok(session)
     }
@@ -329,6 +351,12 @@ impl Session {
         deadline: impl Into<Deadline>,
     ) -> Result<Vec<String>, ClientError> {
         let inner = &self.inner;
+        tracing::debug!(
+            endpoint = %inner.endpoint,
+            session_id = %inner.session_id,
+            version = inner.version(),
+            "Interrupt (all operations)"
+        );
         let request = inner.interrupt_request(pb::interrupt_request::InterruptType::All, None);
         let mut stub = inner.stub();
         let response = inner
@@ -345,13 +373,27 @@ impl Session {
     /// call (`UNIMPLEMENTED`); there the session simply expires, and this returns `Ok`.
     pub async fn close(&self, deadline: impl Into<Deadline>) -> Result<(), ClientError> {
         let inner = &self.inner;
+        tracing::debug!(
+            endpoint = %inner.endpoint,
+            session_id = %inner.session_id,
+            version = inner.version(),
+            "ReleaseSession"
+        );
         let request = inner.release_session_request();
         let mut stub = inner.stub();
         let deadline = deadline.into();
         let call = stub.release_session(inner.request(request));
         match tokio::time::timeout_at(deadline.instant(), call).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => Ok(()),
+            Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
+                tracing::debug!(
+                    endpoint = %inner.endpoint,
+                    session_id = %inner.session_id,
+                    version = inner.version(),
+                    "ReleaseSession unimplemented (Spark 3.5): the session expires on its own"
+                );
+                Ok(())
+            }
             Ok(Err(status)) => {
                 Err(inner.error_from_status("release the session", status, Phase::First))
             }
@@ -375,6 +417,11 @@ fn new_channel(host_port: &str, opts: &SessionOptions) -> Result<Channel, String
 }
 
 impl Inner {
+    /// The server's Spark version for log fields (empty until the session is open).
+    pub(crate) fn version(&self) -> &str {
+        self.version.get().map_or("", String::as_str)
+    }
+
     pub(crate) fn stub(&self) -> Stub {
         let channel = lock(&self.channel).clone();
         SparkConnectServiceClient::new(channel)
@@ -386,6 +433,12 @@ impl Inner {
     /// behind a partition) is not reused. Operations in flight keep their old channel.
     pub(crate) fn reset_channel(&self) {
         if let Ok(channel) = new_channel(&self.endpoint, &self.opts) {
+            tracing::debug!(
+                endpoint = %self.endpoint,
+                session_id = %self.session_id,
+                version = self.version(),
+                "new channel (the old connection may be dead)"
+            );
             *lock(&self.channel) = channel;
         }
     }
@@ -414,6 +467,14 @@ impl Inner {
         if !server_side_session_id.is_empty() {
             let mut current = lock(&self.server_side_session_id);
             if current.as_deref() != Some(server_side_session_id) {
+                tracing::debug!(
+                    endpoint = %self.endpoint,
+                    session_id = %self.session_id,
+                    version = self.version(),
+                    previous = current.as_deref().unwrap_or(""),
+                    server_side_session_id,
+                    "server-side session id observed"
+                );
                 *current = Some(server_side_session_id.to_string());
             }
         }
@@ -427,7 +488,19 @@ impl Inner {
         phase: Phase,
     ) -> ClientError {
         let action = action.to_string();
-        match classify(&status, phase) {
+        let class = classify(&status, phase);
+        tracing::debug!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            action = %action,
+            ?phase,
+            class = class.name(),
+            code = ?status.code(),
+            status = %status.message(),
+            "call failed"
+        );
+        match class {
             StatusClass::Refused => {
                 self.resync.store(true, Ordering::Relaxed);
                 ClientError::Refused {
@@ -465,6 +538,12 @@ impl Inner {
     /// server-side id (else every later request is rejected) and set confs again.
     fn note_session_change(&self, error_class: Option<&str>) {
         if error_class == Some("INVALID_HANDLE.SESSION_CHANGED") {
+            tracing::debug!(
+                endpoint = %self.endpoint,
+                session_id = %self.session_id,
+                version = self.version(),
+                "server session changed (server restarted): adopting the new one, confs to be set again"
+            );
             *lock(&self.server_side_session_id) = None;
             self.resync.store(true, Ordering::Relaxed);
         }
@@ -477,10 +556,25 @@ impl Inner {
         deadline: Deadline,
         call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     ) -> Result<T, ClientError> {
+        tracing::trace!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            action,
+            "unary call"
+        );
         match tokio::time::timeout_at(deadline.instant(), call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(self.error_from_status(action, status, Phase::First)),
             Err(_) => {
+                tracing::debug!(
+                    endpoint = %self.endpoint,
+                    session_id = %self.session_id,
+                    version = self.version(),
+                    action,
+                    budget = ?deadline.budget(),
+                    "unary call deadline passed"
+                );
                 self.reset_channel();
                 Err(ClientError::Deadline {
                     action: action.to_string(),
@@ -574,6 +668,13 @@ impl Inner {
         if confs.is_empty() {
             return Ok(());
         }
+        tracing::debug!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            confs = confs.len(),
+            "setting the session confs again after connection trouble"
+        );
         let result = self
             .send_confs("set the session confs again", &confs, deadline)
             .await;
@@ -608,7 +709,14 @@ impl Inner {
         );
         let mut stub = self.stub();
         let call = stub.interrupt(self.request(request));
-        match tokio::time::timeout(self.opts.interrupt_timeout, call).await {
+        tracing::debug!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            operation_id,
+            "Interrupt"
+        );
+        let report = match tokio::time::timeout(self.opts.interrupt_timeout, call).await {
             Ok(Ok(response)) => {
                 if response
                     .get_ref()
@@ -626,7 +734,16 @@ impl Inner {
                 "no answer within {:?}",
                 self.opts.interrupt_timeout
             )),
-        }
+        };
+        tracing::debug!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            operation_id,
+            report = ?report,
+            "Interrupt answered"
+        );
+        report
     }
 
     /// Tells the server, in the background, that it may drop a reattachable operation's
@@ -637,10 +754,19 @@ impl Inner {
         };
         let inner = Arc::clone(self);
         let request = self.release_execute_request(operation_id);
+        let operation_id = operation_id.to_string();
         runtime.spawn(async move {
             let mut stub = inner.stub();
             let call = stub.release_execute(inner.request(request));
-            let _ = tokio::time::timeout(inner.opts.interrupt_timeout, call).await;
+            let result = tokio::time::timeout(inner.opts.interrupt_timeout, call).await;
+            tracing::trace!(
+                endpoint = %inner.endpoint,
+                session_id = %inner.session_id,
+                version = inner.version(),
+                operation_id = %operation_id,
+                ok = matches!(result, Ok(Ok(_))),
+                "ReleaseExecute"
+            );
         });
     }
 
@@ -651,6 +777,13 @@ impl Inner {
         };
         let inner = Arc::clone(self);
         let id = operation_id.to_string();
+        tracing::debug!(
+            endpoint = %self.endpoint,
+            session_id = %self.session_id,
+            version = self.version(),
+            operation_id,
+            "operation abandoned by its caller: interrupting and releasing it"
+        );
         runtime.spawn(async move {
             let _ = inner.interrupt_operation(&id).await;
             inner.spawn_release(&id);

@@ -35,6 +35,18 @@ pub(crate) enum StatusClass {
     Transport,
 }
 
+impl StatusClass {
+    /// A short name for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            StatusClass::Refused => "refused",
+            StatusClass::Server(_) => "server",
+            StatusClass::Lost(_) => "lost",
+            StatusClass::Transport => "transport",
+        }
+    }
+}
+
 /// Error classes meaning "the server lost track of the operation" at any phase.
 const LOST_ALWAYS: &[&str] = &[
     "INVALID_CURSOR",

@@ -346,6 +346,14 @@ impl Shared {
             Err(e) => {
                 r.end_us = now_us();
                 record_error(r, &e.outcome());
+                tracing::debug!(
+                    version = %r.version,
+                    op = r.op,
+                    query = %r.name,
+                    outcome = %r.outcome,
+                    error = %e,
+                    "no session, the operation was not run"
+                );
                 return None;
             }
         };
@@ -354,7 +362,39 @@ impl Shared {
         r.end_us = now_us();
         let outcome = Outcome::of(&res);
         record_error(r, &outcome);
-        if !matches!(outcome, Outcome::Info { .. }) {
+        let operation_id = res.as_ref().map_or("", |q| q.info.operation_id.as_str());
+        if let Err(e) = &res {
+            tracing::debug!(
+                version = %r.version,
+                endpoint = %r.endpoint,
+                session_id = %session.session_id(),
+                op = r.op,
+                query = %r.name,
+                outcome = %r.outcome,
+                error_class = r.error_class.as_deref().unwrap_or(""),
+                error = %e,
+                "operation not ok"
+            );
+        } else {
+            tracing::trace!(
+                version = %r.version,
+                endpoint = %r.endpoint,
+                session_id = %session.session_id(),
+                operation_id,
+                op = r.op,
+                query = %r.name,
+                service_ms = r.end_us.saturating_sub(r.start_us) / 1000,
+                "operation ok"
+            );
+        }
+        if matches!(outcome, Outcome::Info { .. }) {
+            tracing::debug!(
+                version = %r.version,
+                endpoint = %r.endpoint,
+                session_id = %session.session_id(),
+                "session dropped from the pool: its connection may be broken"
+            );
+        } else {
             pool.give_back(session);
         }
         res.ok()
@@ -384,7 +424,21 @@ impl Shared {
                 r.verdict_detail = j.detail;
             }
         }
-        let _ = self.tx.send(r);
+        self.record(r);
+    }
+
+    /// Hands a finished record to the history recorder.
+    fn record(&self, r: OpRecord) {
+        if let Err(lost) = self.tx.send(r) {
+            // Only after the recorder failed, whose error ends the run: debug, not one warning
+            // per operation still in flight.
+            tracing::debug!(
+                version = %lost.0.version,
+                op = lost.0.op,
+                query = %lost.0.name,
+                "history recorder gone: operation record dropped"
+            );
+        }
     }
 
     async fn write(self: Arc<Self>, pool: Arc<Pool>, w: WriteConfig, first: u64, intended_us: u64) {
@@ -398,7 +452,7 @@ impl Shared {
             last + 1
         );
         self.execute(&pool, &mut r, &sql).await;
-        let _ = self.tx.send(r);
+        self.record(r);
     }
 
     fn end_us(&self) -> u64 {
@@ -629,10 +683,11 @@ pub async fn run_with(
                     read_backs.insert(r.version, ids);
                 }
                 Err(e) => {
+                    tracing::debug!(version = %r.version, table = %w.table, error = %e, "read-back failed");
                     read_errors.insert(r.version, e);
                 }
             }
-            let _ = shared.tx.send(r);
+            shared.record(r);
         }
     }
     let interrupted = shared.stop.load(Ordering::SeqCst);

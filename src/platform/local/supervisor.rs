@@ -144,7 +144,8 @@ pub fn stop_group(pgid: u32, grace: Duration) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!(
+    tracing::warn!(
+        pgid,
         "process group {pgid} still running {}s after SIGTERM: SIGKILL",
         grace.as_secs()
     );
@@ -262,30 +263,22 @@ impl Supervisor {
     fn flush(&mut self) {
         if self.dirty {
             if let Err(e) = self.state.write(&self.state_path) {
-                eprintln!("supervisor: {e}");
+                tracing::warn!(path = %self.state_path.display(), "supervisor: {e}");
             }
             self.dirty = false;
         }
     }
 
-    fn log(&self, msg: impl AsRef<str>) {
-        eprintln!(
-            "{} supervisor: {}",
-            humantime::format_rfc3339_millis(std::time::SystemTime::now()),
-            msg.as_ref()
-        );
-    }
-
     fn start(&mut self, c: &ComponentPlan) {
         if let Err(e) = init::before_start(&self.plan, c, &self.secrets) {
-            self.log(format!("{}: set-up failed: {e}", c.id));
+            tracing::warn!(component = %c.id, "{}: set-up failed: {e}", c.id);
             self.schedule_restart(&c.id, format!("set-up failed: {e}"));
             return;
         }
         match spawn(&c.spec) {
             Ok(child) => {
                 let pid = child.id();
-                self.log(format!("{}: started, pid {pid}", c.id));
+                tracing::info!(component = %c.id, pid, "{}: started, pid {pid}", c.id);
                 let r = self.procs.get_mut(&c.id).expect("registered");
                 r.child = Some(child);
                 r.next_start = None;
@@ -299,7 +292,7 @@ impl Supervisor {
                 cs.started_at_ms = Some(now_ms());
             }
             Err(e) => {
-                self.log(format!("{}: {e}", c.id));
+                tracing::warn!(component = %c.id, "{}: {e}", c.id);
                 self.schedule_restart(&c.id, e);
             }
         }
@@ -352,7 +345,7 @@ impl Supervisor {
                     self.procs.get_mut(&id).expect("registered").backoff = BACKOFF_START;
                 }
                 if hold_file(&self.plan.home, &id).exists() {
-                    self.log(format!("{id}: exited ({how}); held, not restarting"));
+                    tracing::info!(component = %id, exit = %how, "{id}: exited ({how}); held, not restarting");
                     let cs = self.cs(&id);
                     cs.status = Status::Stopped;
                     cs.ready = false;
@@ -360,7 +353,7 @@ impl Supervisor {
                     cs.last_exit = Some(how);
                     self.procs.get_mut(&id).expect("registered").generation += 1;
                 } else {
-                    self.log(format!("{id}: exited ({how}); restarting after back-off"));
+                    tracing::warn!(component = %id, exit = %how, "{id}: exited ({how}); restarting after back-off");
                     self.schedule_restart(&id, how);
                 }
             }
@@ -442,13 +435,13 @@ impl Supervisor {
                 if !hook_done {
                     let c = self.plan.component(&id).expect("planned").clone();
                     if let Err(e) = init::after_ready(&self.plan, &c, &self.secrets).await {
-                        self.log(format!("{id}: post-start set-up failed (will retry): {e}"));
+                        tracing::warn!(component = %id, "{id}: post-start set-up failed (will retry): {e}");
                         return;
                     }
                     self.procs.get_mut(&id).expect("registered").ready_hook_done = true;
                 }
                 if !was_ready {
-                    self.log(format!("{id}: ready"));
+                    tracing::info!(component = %id, "{id}: ready");
                     let cs = self.cs(&id);
                     cs.ready = true;
                     cs.ready_at_ms = Some(now_ms());
@@ -456,7 +449,7 @@ impl Supervisor {
             }
             Err(e) => {
                 if was_ready {
-                    self.log(format!("{id}: not ready: {e}"));
+                    tracing::warn!(component = %id, "{id}: not ready: {e}");
                     self.cs(&id).ready = false;
                 }
             }
@@ -464,11 +457,11 @@ impl Supervisor {
     }
 
     async fn main(mut self) -> Result<(), String> {
-        self.log(format!(
+        tracing::info!(
             "supervising {} components from {}",
             self.plan.components.len(),
             self.plan.home.display()
-        ));
+        );
         for c in &self.plan.components {
             self.procs.insert(
                 c.id.clone(),
@@ -488,7 +481,7 @@ impl Supervisor {
         let mut links = match Links::start(&self.plan).await {
             Ok(l) => l,
             Err(e) => {
-                self.log(&e);
+                tracing::error!("{e}");
                 self.state.phase = Phase::Failed;
                 self.state.error = Some(e.clone());
                 self.dirty = true;
@@ -496,12 +489,9 @@ impl Supervisor {
                 return Err(e);
             }
         };
-        self.log(format!(
-            "{} fault-proxy links listening",
-            self.plan.links.len()
-        ));
+        tracing::info!("{} fault-proxy links listening", self.plan.links.len());
         for line in links.reconcile().await {
-            self.log(line);
+            tracing::info!("{line}");
         }
         let mut reconcile_every = tokio::time::interval(LEDGER_POLL);
         let mut last_link_status = Instant::now() - Duration::from_secs(2);
@@ -526,14 +516,15 @@ impl Supervisor {
                         .filter(|c| c.wave == wave)
                         .cloned()
                         .collect();
-                    self.log(format!(
+                    tracing::info!(
+                        wave,
                         "wave {wave}: starting {}",
                         comps
                             .iter()
                             .map(|c| c.id.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ));
+                    );
                     for c in &comps {
                         self.start(c);
                     }
@@ -550,7 +541,7 @@ impl Supervisor {
                         self.state.phase = Phase::Running;
                         self.state.ready_at_ms = Some(now_ms());
                         self.dirty = true;
-                        self.log("every component is ready");
+                        tracing::info!("every component is ready");
                     } else {
                         wave += 1;
                         wave_started = None;
@@ -570,7 +561,7 @@ impl Supervisor {
                         WAVE_TIMEOUT.as_secs(),
                         waiting.join(", ")
                     );
-                    self.log(&msg);
+                    tracing::error!(wave, "{msg}");
                     self.state.phase = Phase::Failed;
                     self.state.error = Some(msg);
                     self.dirty = true;
@@ -590,12 +581,12 @@ impl Supervisor {
                 }
                 _ = reconcile_every.tick() => {
                     for line in links.reconcile().await {
-                        self.log(line);
+                        tracing::info!("{line}");
                     }
                     if last_link_status.elapsed() >= Duration::from_secs(1) {
                         last_link_status = Instant::now();
                         if let Err(e) = links.write_status(&self.plan.home) {
-                            self.log(format!("write link status: {e}"));
+                            tracing::warn!("write link status: {e}");
                         }
                     }
                 }
@@ -610,7 +601,7 @@ impl Supervisor {
     }
 
     fn shutdown(&mut self) {
-        self.log("stopping every component in reverse start order");
+        tracing::info!("stopping every component in reverse start order");
         self.state.phase = Phase::Stopping;
         self.dirty = true;
         self.flush();
@@ -638,10 +629,11 @@ impl Supervisor {
                 let _ = h.join();
             }
             if n > 0 {
-                self.log(format!(
+                tracing::info!(
+                    wave,
                     "wave {wave}: {n} stopped in {:.1}s",
                     t.elapsed().as_secs_f64()
-                ));
+                );
             }
             for c in order.iter().filter(|c| c.wave == wave) {
                 let cs = self.cs(&c.id);
@@ -654,7 +646,7 @@ impl Supervisor {
         self.state.phase = Phase::Stopped;
         self.dirty = true;
         self.flush();
-        self.log("stopped");
+        tracing::info!("stopped");
     }
 }
 
