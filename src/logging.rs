@@ -93,7 +93,7 @@ where
 }
 
 /// The target of the supervisor daemon's own lines, which `logs/supervisor.log` always keeps.
-pub const SUPERVISOR_TARGET: &str = "spark_chaos::platform::local::supervisor";
+pub const SUPERVISOR_TARGET: &str = crate::platform::DAEMON_LOG_TARGET;
 
 /// The filter of the supervisor daemon: `RUST_LOG`'s (inherited from `env up`), with the
 /// daemon's own lines kept at `info` unless `RUST_LOG` names the supervisor itself — a
@@ -183,7 +183,7 @@ mod tests {
                 query = "SELECT 1",
                 "ExecutePlan sent"
             );
-            tracing::info!(target: "spark_chaos::platform::local::supervisor", "connect-41-0: ready");
+            tracing::info!(target: SUPERVISOR_TARGET, "connect-41-0: ready");
             tracing::info!(target: "tonic::transport", "dependency info");
             tracing::warn!(target: "h2::proto", "dependency warning");
         });
@@ -254,7 +254,7 @@ mod tests {
             let text = emit_with(LogFormat::Text, daemon_filter(rust_log).unwrap());
             assert!(text.contains("connect-41-0: ready"), "{rust_log:?}: {text}");
         }
-        let quiet = daemon_filter(Some("spark_chaos::platform::local::supervisor=warn")).unwrap();
+        let quiet = daemon_filter(Some(&format!("{SUPERVISOR_TARGET}=warn"))).unwrap();
         assert!(!emit_with(LogFormat::Text, quiet).contains("connect-41-0: ready"));
         let debug = emit_with(LogFormat::Text, daemon_filter(Some("debug")).unwrap());
         assert!(debug.contains("ExecutePlan sent"), "{debug}");

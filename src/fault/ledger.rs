@@ -14,7 +14,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::record::FaultRecord;
-use crate::platform::PlatformAction;
+use crate::platform::action::PlatformAction;
 
 /// The harness process that owns a fault: if it dies, the next `chaos` start heals the fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

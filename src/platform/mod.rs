@@ -9,6 +9,7 @@
 //!
 //! A new platform is one folder implementing these two traits plus one line in [`open`].
 
+pub mod action;
 pub mod endpoints;
 pub mod local;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use action::PlatformAction;
 pub use endpoints::{Endpoints, LineEndpoints};
 pub use settings::{EnvSettings, Secrets};
 pub use topology::Role;
@@ -261,26 +263,6 @@ pub trait Platform: Send + Sync {
 /// A platform handle shared by the runner's tasks.
 pub type PlatformRef = Arc<dyn Platform>;
 
-/// Something a fault did that its heal must undo, as the platform that did it describes it: a
-/// tagged JSON object (`{"action": "hold", "component": "metastore-41"}` on local; a
-/// NetworkPolicy's name or a Deployment's old replica count on Kubernetes). The fault ledger
-/// stores it without looking inside.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PlatformAction(pub serde_json::Value);
-
-impl PlatformAction {
-    /// Encodes a platform's own action type.
-    pub fn encode<T: Serialize>(action: &T) -> PlatformAction {
-        PlatformAction(serde_json::to_value(action).expect("platform actions serialise"))
-    }
-
-    /// Decodes into a platform's own action type; None when it is another platform's.
-    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_value(self.0.clone()).ok()
-    }
-}
-
 /// A fault spec resolved against the running environment.
 #[derive(Debug, Clone, Default)]
 pub struct Resolution {
@@ -349,6 +331,10 @@ pub fn open(
         }),
     }
 }
+
+/// The tracing target of the local platform's supervisor daemon (its log keeps its own lines
+/// whatever `RUST_LOG` it inherits).
+pub const DAEMON_LOG_TARGET: &str = concat!(module_path!(), "::local::supervisor");
 
 /// Runs the local platform's supervisor daemon for the environment at `home` (the hidden
 /// `chaos supervise` command that `env up` starts).

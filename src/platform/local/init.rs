@@ -94,7 +94,7 @@ fn init_postgres(plan: &Plan, c: &ComponentPlan, secrets: &Secrets) -> Result<()
     std::fs::write(&pwfile, format!("{}\n", secrets.pg_password))
         .map_err(|e| format!("write {}: {e}", pwfile.display()))?;
     if let Some(user) = &c.spec.run_as {
-        let (uid, gid) = super::supervisor::lookup_user(user)?;
+        let (uid, gid) = super::user::lookup_user(user)?;
         for p in [&data, &pwfile] {
             nix::unistd::chown(p.as_path(), Some(uid), Some(gid))
                 .map_err(|e| format!("chown {}: {e}", p.display()))?;
@@ -112,7 +112,7 @@ fn init_postgres(plan: &Plan, c: &ComponentPlan, secrets: &Secrets) -> Result<()
             "--no-sync",
         ])
         .current_dir(&data);
-    super::supervisor::apply_run_as(&mut cmd, c.spec.run_as.as_deref())?;
+    super::user::apply_run_as(&mut cmd, c.spec.run_as.as_deref())?;
     let out = cmd.output().map_err(|e| format!("run initdb: {e}"))?;
     let _ = std::fs::remove_file(&pwfile);
     if !out.status.success() {

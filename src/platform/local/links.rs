@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::faults::LocalAction;
+use super::action::LocalAction;
 use super::plan::Plan;
 use crate::fault::ledger::Ledger;
 use crate::fault::proxy::{Proxy, ProxyHandle, ProxyOptions, ToxicId, ToxicSpec};

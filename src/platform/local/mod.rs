@@ -6,6 +6,7 @@
 //!   set-up steps around starts; [`ready`]: readiness probes.
 //! - [`state`]: the state file; [`env`]: `env up/down/status/restart`.
 pub mod ack;
+pub mod action;
 pub mod conf;
 pub mod env;
 pub mod faults;
@@ -20,6 +21,7 @@ pub mod ready;
 pub mod spec;
 pub mod state;
 pub mod supervisor;
+pub mod user;
 
 use std::collections::BTreeMap;
 use std::path::Path;

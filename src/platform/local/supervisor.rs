@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
-use nix::unistd::{Gid, Pid, Uid};
+use nix::unistd::Pid;
 use tokio::sync::mpsc;
 
 use super::init;
@@ -25,6 +25,7 @@ use super::plan::{plan_file, secrets_file, ComponentPlan, Plan, Secrets};
 use super::ready;
 use super::spec::ProcessSpec;
 use super::state::{now_ms, ComponentState, EnvState, Phase, Status, STATE_SCHEMA};
+use super::user::apply_run_as;
 
 /// How long a wave may take to become ready before start-up fails.
 pub const WAVE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -42,28 +43,6 @@ const LEDGER_POLL: Duration = Duration::from_millis(25);
 /// The hold file that keeps the supervisor from restarting a component.
 pub fn hold_file(home: &Path, id: &str) -> PathBuf {
     home.join("holds").join(id)
-}
-
-/// Looks up a user's uid and gid.
-pub fn lookup_user(name: &str) -> Result<(Uid, Gid), String> {
-    match nix::unistd::User::from_name(name) {
-        Ok(Some(u)) => Ok((u.uid, u.gid)),
-        Ok(None) => Err(format!(
-            "no user `{name}` on this machine (install postgresql to create it)"
-        )),
-        Err(e) => Err(format!("look up user `{name}`: {e}")),
-    }
-}
-
-/// Makes `cmd` run as `user` (when given and the harness is root).
-pub fn apply_run_as(cmd: &mut Command, user: Option<&str>) -> Result<(), String> {
-    if let Some(user) = user {
-        if Uid::effective().is_root() {
-            let (uid, gid) = lookup_user(user)?;
-            cmd.uid(uid.as_raw()).gid(gid.as_raw());
-        }
-    }
-    Ok(())
 }
 
 /// Spawns a component's process in its own process group (so executors and other children
