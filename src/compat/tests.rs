@@ -8,7 +8,7 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{Field, Schema};
 
 use super::classify::{classify, compare, filter_rows, schema_notes};
-use super::differential::{is_query, Summary};
+use super::differential::is_query;
 use super::history::log_units;
 use super::*;
 use crate::client::Outcome;

@@ -14,6 +14,7 @@
 //! for its format; an [`ExtraSection`]'s HTML is the one fragment inserted as is.
 
 mod chart;
+pub mod compat;
 pub mod html;
 pub mod json;
 pub mod junit;
