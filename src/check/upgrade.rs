@@ -156,6 +156,38 @@ pub struct UpgradeSummary {
     pub switches: Vec<Switch>,
     /// What the clients saw at each.
     pub measures: Vec<SwitchMeasure>,
+    /// Every query and write, as the timeline plots them ([`timeline_ops`]).
+    #[serde(default)]
+    pub ops: Vec<TimelineOp>,
+    /// The end of the last operation of the history (Unix ms), when there was one: the
+    /// timeline runs to it when it is after the workload's nominal end.
+    #[serde(default)]
+    pub last_end_ms: Option<u64>,
+}
+
+/// One query or write as the upgrade timeline plots it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineOp {
+    /// The version it was routed to.
+    pub version: String,
+    /// Its actual start (Unix ms).
+    pub start_ms: u64,
+    /// `ok`, `fail` or `info`.
+    pub outcome: String,
+}
+
+/// The queries and writes of the history as the timeline plots them (in order of their actual
+/// start), and the end of its last operation (Unix ms).
+pub fn timeline_ops(history: &[OpRecord]) -> (Vec<TimelineOp>, Option<u64>) {
+    let ops = client_ops(history)
+        .into_iter()
+        .map(|r| TimelineOp {
+            version: r.version.to_string(),
+            start_ms: r.start_us / 1000,
+            outcome: r.outcome.clone(),
+        })
+        .collect();
+    (ops, history.iter().map(|r| r.end_us / 1000).max())
 }
 
 /// Queries and writes that started, in order of their actual start.

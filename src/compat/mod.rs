@@ -26,8 +26,9 @@
 //!
 //! Layout: [`endpoints`] (finding a running environment), [`rules`] and [`probes`] (the data
 //! files), `classify` (pure comparison and classification), `plan` (pure plan features),
-//! `differential`, `coexist`, `history`, `clients` (the live parts), `report` (HTML,
-//! Markdown, checks). S3 goes through [`crate::probe::s3`].
+//! `differential`, `coexist`, `history`, `clients` (the live parts), [`model`] (pure: the
+//! report's data). The report's checks are in [`crate::check::compat`], its HTML and Markdown
+//! in [`crate::report::compat`]. S3 goes through [`crate::probe::s3`].
 //!
 //! Everything the run creates is named after its run id (`compat_<run>` databases,
 //! `s3a://<bucket>/compat/<run>/`, copied event logs) and removed at the end; what could not be
@@ -45,7 +46,7 @@ pub mod probes;
 pub mod rules;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::time::Duration;
 

@@ -8,6 +8,11 @@ use crate::compat::model::{CompatReport, StatementReport};
 use crate::compat::{Class, RpcRow};
 use crate::text::xml_escape;
 
+/// The section's title: `Compatibility: Spark 3.5.7 vs 4.1.0`.
+pub fn title(r: &CompatReport) -> String {
+    format!("Compatibility: Spark {} vs {}", r.baseline, r.target)
+}
+
 fn e(s: &str) -> String {
     xml_escape(s)
 }
@@ -650,4 +655,45 @@ pub fn render_markdown(r: &CompatReport) -> String {
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compat::tests::{report, statement};
+
+    #[test]
+    fn html_and_markdown_group_statements_and_escape_text() {
+        let r = report(vec![
+            statement("same", Class::Identical, None),
+            statement(
+                "ansi",
+                Class::Expected {
+                    rules: vec!["ansi_default".into()],
+                },
+                None,
+            ),
+            statement("odd", Class::Unexplained, None),
+        ]);
+        let html = render_html(&r);
+        assert!(!html.contains("<html"));
+        assert!(html.contains("<h3>Unexplained (1)</h3>"));
+        assert!(html.contains("<h3>Expected by rule (1)</h3>"));
+        assert!(html.contains("<h3>Identical (1)</h3>"));
+        assert!(html.contains("ansi_default: ANSI SQL mode is on by default"));
+        assert!(html.contains("&lt;x&gt;"), "SQL is escaped");
+        assert!(html.contains("a &lt;b&gt; &amp; c"));
+        assert!(html.contains("&lt;angle&gt;"));
+        assert!(!html.contains("<x>") && !html.contains("<angle>") && !html.contains("<b> &"));
+        let unexplained_at = html.find("Unexplained (1)").expect("section");
+        let expected_at = html.find("Expected by rule").expect("section");
+        let identical_at = html.find("Identical (1)").expect("section");
+        assert!(unexplained_at < expected_at && expected_at < identical_at);
+
+        let md = render_markdown(&r);
+        assert!(md.contains("### Unexplained (1)"));
+        assert!(md.contains("#### ansi_default"));
+        assert!(md.contains("| `odd` | ok: NULL | fail [CAST_INVALID_INPUT] (22018) |"));
+        assert!(!md.contains("<html"));
+    }
 }

@@ -342,13 +342,13 @@ pub(super) fn report() -> RunReport {
             ComponentRow { id: "hms41".into(), version: v41.map(str::to_string), restarts: 0, last_exit: None },
             ComponentRow { id: "connect41".into(), version: v41.map(str::to_string), restarts: 1, last_exit: Some("exit status 1".into()) },
         ],
-        sections: vec![ExtraSection {
+        sections: vec![Section::Legacy(LegacySection {
             id: "compatibility".into(),
             title: "Compatibility: 3.5.7 vs 4.1.0".into(),
             html: "<p>5 of 5 queries return the same answer on both versions.</p><table><thead><tr><th>query</th><th>same answer</th></tr></thead><tbody><tr><td>q3</td><td>yes</td></tr><tr><td>q19</td><td>yes</td></tr></tbody></table>".into(),
             markdown: "5 of 5 queries return the same answer on both versions.\n\n| query | same answer |\n|---|---|\n| q3 | yes |\n| q19 | yes |\n".into(),
             json: serde_json::json!({"same": 5, "of": 5}),
-        }],
+        })],
         notes: vec![
             "Spark 3.5.7 kept failing for 73 s after S3 came back: its S3A connections stayed stuck until their 60 s socket timeout.".into(),
             "Spark 4.1.0 returned one wrong answer for q19 during recovery; the same query was correct before and after.".into(),

@@ -6,7 +6,7 @@
 //!
 //! | field | JSON type | meaning |
 //! |---|---|---|
-//! | `schema` | integer | [`REPORT_SCHEMA`] (`1`); changed on any incompatible change |
+//! | `schema` | integer | [`REPORT_SCHEMA`] (`2`); changed on any incompatible change |
 //! | `tool_version` | string | the spark-chaos version that wrote the report |
 //! | `scenario` | object | [`ScenarioInfo`]: `name`, `description`, `file`, `kind`, `platform`, `versions`, `text` (the TOML as run) |
 //! | `started_ms`, `ended_ms` | integer | when the run started and ended |
@@ -22,21 +22,24 @@
 //! | `writes` | array | [`WriteRow`]: `version`, `acknowledged`, `uncertain`, `read`, `lost_count`, `duplicated_count`, `error` |
 //! | `timeline` | array | [`TimelinePoint`]: `version`, `t_ms` (ms since `started_ms`), `latency_ms`, `outcome`, `kind`, `name` |
 //! | `components` | array | [`ComponentRow`]: `id`, `version` (`null` for shared components), `restarts`, `last_exit` |
-//! | `sections` | array | [`ExtraSection`]: `id`, `title`, `html`, `markdown`, `json` (compatibility and upgrade findings) |
+//! | `sections` | array | [`Section`], internally tagged by `kind`: `compat` (the compat run's [`CompatReport`] fields), `upgrade` (the [`UpgradeSummary`] fields), or `legacy` (`id`, `title`, `html`, `markdown`, `json`: a section pre-rendered by a schema 1 report) |
 //! | `notes` | array of strings | findings in plain sentences |
 //! | `report_dir` | string | the directory the report was written to |
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::check::model::{CheckResult, Verdict};
+use crate::check::upgrade::UpgradeSummary;
+use crate::compat::model::CompatReport;
 use crate::fault::FaultRecord;
 use crate::versions::SparkLine;
 use crate::workload::history::{OpKind, OpRecord};
 
-/// The version of `report.json`'s layout.
-pub const REPORT_SCHEMA: u32 = 1;
+/// The version of `report.json`'s layout. 2: `sections` are data ([`Section`]) rendered by each
+/// renderer; in 1 they were pre-rendered fragments (read as [`Section::Legacy`]).
+pub const REPORT_SCHEMA: u32 = 2;
 
 /// The name of the per-version row of [`QueryRow`]s that totals every query (writes and the
 /// read-back excluded).
@@ -79,8 +82,9 @@ pub struct RunReport {
     pub timeline: Vec<TimelinePoint>,
     /// The environment's components and their restarts.
     pub components: Vec<ComponentRow>,
-    /// Sections rendered by other modules (compatibility, upgrade).
-    pub sections: Vec<ExtraSection>,
+    /// Sections of other kinds of run (compatibility, upgrade), as data.
+    #[serde(deserialize_with = "read_sections")]
+    pub sections: Vec<Section>,
     /// Findings in plain sentences.
     pub notes: Vec<String>,
     /// The directory the report is written to (`reports/s3-outage-20261121T031500Z`).
@@ -272,19 +276,67 @@ pub struct ComponentRow {
     pub last_exit: Option<String>,
 }
 
-/// A section rendered by another module, carried in every format.
+/// A part of the report that only some kinds of run have, as data; every renderer renders it
+/// (HTML and Markdown through [`super::compat`] and [`super::upgrade`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExtraSection {
-    /// An identifier (`compatibility`), used as the HTML anchor.
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Section {
+    /// What a compat run found (`kind = "compat"`).
+    Compat(Box<CompatReport>),
+    /// An upgrade under load: the switches and what the clients saw (`kind = "upgrade"`).
+    Upgrade(Box<UpgradeSummary>),
+    /// A section a schema 1 report carried pre-rendered (`kind = "legacy"`; in schema 1 the
+    /// entry had no `kind`).
+    Legacy(LegacySection),
+}
+
+impl Section {
+    /// An identifier (`compat`, `upgrade`), used as the HTML anchor.
+    pub fn id(&self) -> &str {
+        match self {
+            Section::Compat(_) => "compat",
+            Section::Upgrade(_) => "upgrade",
+            Section::Legacy(l) => &l.id,
+        }
+    }
+
+    /// The section's title.
+    pub fn title(&self) -> String {
+        match self {
+            Section::Compat(r) => super::compat::title(r),
+            Section::Upgrade(u) => super::upgrade::title(u),
+            Section::Legacy(l) => l.title.clone(),
+        }
+    }
+}
+
+/// A section as schema 1 stored it: rendered by its producer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegacySection {
+    /// An identifier, used as the HTML anchor.
     pub id: String,
     /// The section's title.
     pub title: String,
-    /// An HTML fragment, inserted as is: its producer escapes every text it contains.
+    /// An HTML fragment, inserted as is: its producer escaped every text it contains.
     pub html: String,
-    /// The same content as Markdown, for `summary.md`.
+    /// The same content as Markdown.
     pub markdown: String,
-    /// The same content as data, for `report.json`.
+    /// The same content as data.
     pub json: serde_json::Value,
+}
+
+/// Reads `sections`: an entry with a `kind` is a [`Section`]; one without (schema 1) is a
+/// [`LegacySection`].
+fn read_sections<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Section>, D::Error> {
+    use serde::de::Error as _;
+    Vec::<serde_json::Value>::deserialize(d)?
+        .into_iter()
+        .map(|v| match v.get("kind") {
+            Some(_) => Section::deserialize(v),
+            None => LegacySection::deserialize(v).map(Section::Legacy),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(D::Error::custom)
 }
 
 /// One [`TimelinePoint`] per operation (warm-up included: the charts show the whole run),

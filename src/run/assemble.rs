@@ -38,8 +38,8 @@ pub struct Inputs<'a> {
     pub workload: Option<(u64, u64)>,
     /// Checks from outside the checkers (fault schedule, compatibility).
     pub extra_checks: Vec<CheckResult>,
-    /// Sections other modules rendered (compatibility).
-    pub sections: Vec<report::ExtraSection>,
+    /// Sections of compat and upgrade runs, as data.
+    pub sections: Vec<report::Section>,
     /// Findings in sentences.
     pub notes: Vec<String>,
     /// Components and their restarts during the run.

@@ -46,11 +46,14 @@ use self::readback::{create_shared_table, final_read_back};
 use self::route::RouteGuard;
 use self::switcher::{run_switches, Acked, Switcher};
 use super::{schedule, Parts, Phases, RunOptions};
-use crate::check::upgrade::{checks, measure, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY};
+use crate::check::upgrade::{
+    checks, measure, timeline_ops, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY,
+};
 use crate::paths::EnvHome;
 use crate::platform::local::plan::Plan;
 use crate::platform::local::state::now_ms;
-use crate::report::upgrade::{section, style_name};
+use crate::report::upgrade::style_name;
+use crate::report::Section;
 use crate::scenario::model::{Scenario, UpgradeSpec, UpgradeStyle};
 use crate::versions::SparkLine;
 use crate::workload::assemble as wl;
@@ -298,6 +301,7 @@ impl UpgradeRun<'_> {
         parts
             .extra_checks
             .extend(checks(&measures, &switches, max, max_lost, writes));
+        let (ops, _) = timeline_ops(&parts.history);
         let summary = UpgradeSummary {
             style: self.spec.style,
             from: self.spec.from.to_string(),
@@ -309,16 +313,19 @@ impl UpgradeRun<'_> {
             workload_end_ms: end_ms,
             switches,
             measures,
+            ops,
+            last_end_ms: last_ms,
         };
-        parts.sections.push(section(&summary, &parts.history));
-        if let Some(e) = summary.switches.iter().find_map(|s| s.error.clone()) {
+        let error = summary.switches.iter().find_map(|s| s.error.clone());
+        let happened = summary.switches.len();
+        parts.sections.push(Section::Upgrade(Box::new(summary)));
+        if let Some(e) = error {
             return Err(format!("the upgrade did not complete: {e}"));
         }
         let expected = planned(&self.spec).len();
-        if summary.switches.len() < expected && !(self.o.interrupted)() {
+        if happened < expected && !(self.o.interrupted)() {
             return Err(format!(
-                "{} of {expected} switches happened (the load ended early)",
-                summary.switches.len()
+                "{happened} of {expected} switches happened (the load ended early)"
             ));
         }
         Ok(())
