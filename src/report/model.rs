@@ -35,7 +35,7 @@ use crate::check::upgrade::UpgradeSummary;
 use crate::compat::model::CompatReport;
 use crate::fault::FaultRecord;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
 
 /// The version of `report.json`'s layout. 2: `sections` are data ([`Section`]) rendered by each
 /// renderer; in 1 they were pre-rendered fragments (read as [`Section::Legacy`]).
@@ -255,8 +255,8 @@ pub struct TimelinePoint {
     pub t_ms: u64,
     /// Milliseconds from the intended start to the end.
     pub latency_ms: f64,
-    /// `ok`, `fail` or `info`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: OpOutcome,
     /// Query, write or read-back.
     pub kind: OpKind,
     /// The query's name (`q3`), or `write` / `read-back`.
@@ -348,7 +348,7 @@ pub fn timeline_from(history: &[OpRecord], started_ms: u64) -> Vec<TimelinePoint
             version: r.version.to_string(),
             t_ms: (r.intended_us / 1000).saturating_sub(started_ms),
             latency_ms: r.latency_us() as f64 / 1000.0,
-            outcome: r.outcome.clone(),
+            outcome: r.outcome,
             kind: r.kind,
             name: r.name.clone(),
         })
@@ -398,7 +398,7 @@ type GroupKey<'a> = (SparkLine, OpKind, (String, u64), &'a str);
 pub fn wrong_answers_from(history: &[OpRecord]) -> Vec<WrongAnswer> {
     history
         .iter()
-        .filter(|r| !r.warmup && r.verdict.as_deref() == Some("wrong"))
+        .filter(|r| !r.warmup && r.verdict == Some(OpVerdict::Wrong))
         .map(|r| WrongAnswer {
             version: r.version.to_string(),
             name: r.name.clone(),
@@ -411,16 +411,11 @@ pub fn wrong_answers_from(history: &[OpRecord]) -> Vec<WrongAnswer> {
 fn query_row(line: SparkLine, name: &str, records: &[&OpRecord]) -> QueryRow {
     let mut latencies: Vec<u64> = records.iter().map(|r| r.latency_us()).collect();
     latencies.sort_unstable();
-    let outcome = |o: &str| records.iter().filter(|r| r.outcome == o).count() as u64;
-    let verdict = |v: &str| {
-        records
-            .iter()
-            .filter(|r| r.verdict.as_deref() == Some(v))
-            .count() as u64
-    };
+    let outcome = |o: OpOutcome| records.iter().filter(|r| r.outcome == o).count() as u64;
+    let verdict = |v: OpVerdict| records.iter().filter(|r| r.verdict == Some(v)).count() as u64;
     let count = records.len() as u64;
-    let ok = outcome("ok");
-    let fail = outcome("fail");
+    let ok = outcome(OpOutcome::Ok);
+    let fail = outcome(OpOutcome::Fail);
     QueryRow {
         version: line.to_string(),
         name: name.to_string(),
@@ -432,9 +427,9 @@ fn query_row(line: SparkLine, name: &str, records: &[&OpRecord]) -> QueryRow {
         p95_ms: percentile_ms(&latencies, 0.95),
         p99_ms: percentile_ms(&latencies, 0.99),
         max_ms: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
-        correct: verdict("correct"),
-        wrong: verdict("wrong"),
-        undetermined: verdict("undetermined"),
+        correct: verdict(OpVerdict::Correct),
+        wrong: verdict(OpVerdict::Wrong),
+        undetermined: verdict(OpVerdict::Undetermined),
     }
 }
 
@@ -474,13 +469,13 @@ mod tests {
             intended_us: 1_000_000_000 + op * 1_000_000,
             start_us: 1_000_000_000 + op * 1_000_000,
             end_us: 1_000_000_000 + op * 1_000_000 + latency_ms * 1000,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome"),
             error_class: None,
             sql_state: None,
             message: None,
             rows: None,
             checksum: None,
-            verdict: (kind == OpKind::Query && outcome == "ok").then(|| "correct".into()),
+            verdict: (kind == OpKind::Query && outcome == "ok").then_some(OpVerdict::Correct),
             verdict_detail: None,
             ids: None,
         }
@@ -561,7 +556,7 @@ mod tests {
     #[test]
     fn wrong_answers_and_timeline_come_from_the_history() {
         let mut wrong = rec(7, SparkLine::V4_1, "q19", 120, "ok");
-        wrong.verdict = Some("wrong".into());
+        wrong.verdict = Some(OpVerdict::Wrong);
         wrong.verdict_detail = Some("row 1: expected 3, got 4".into());
         let mut warm_wrong = wrong.clone();
         warm_wrong.warmup = true;
@@ -579,6 +574,6 @@ mod tests {
         assert_eq!(timeline.len(), 3, "warm-up is on the timeline");
         assert_eq!((timeline[0].t_ms, timeline[0].latency_ms), (7_000, 120.0));
         assert_eq!(timeline[2].t_ms, 9_000);
-        assert_eq!(timeline[2].outcome, "fail");
+        assert_eq!(timeline[2].outcome, OpOutcome::Fail);
     }
 }

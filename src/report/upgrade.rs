@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::check::upgrade::{Switch, SwitchMeasure, UpgradeSummary};
 use crate::scenario::model::UpgradeStyle;
 use crate::text::xml_escape;
+use crate::workload::history::OpOutcome;
 
 /// `blue-green` or `in-place`.
 pub fn style_name(style: UpgradeStyle) -> &'static str {
@@ -193,10 +194,10 @@ fn timeline_svg(u: &UpgradeSummary) -> String {
             xml_escape(lane)
         );
         for r in u.ops.iter().filter(|r| r.version == *lane) {
-            let colour = match r.outcome.as_str() {
-                "ok" => "#2e7d32",
-                "fail" => "#c62828",
-                _ => "#ef6c00",
+            let colour = match r.outcome {
+                OpOutcome::Ok => "#2e7d32",
+                OpOutcome::Fail => "#c62828",
+                OpOutcome::Info => "#ef6c00",
             };
             let _ = write!(
                 s,

@@ -9,7 +9,7 @@ use crate::report::{
     self, ErrorClassRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, WriteRow,
 };
 use crate::scenario::model::Scenario;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 use crate::workload::load::WriteCheck;
 
 /// Everything a report is built from.
@@ -166,7 +166,10 @@ pub fn findings(history: &[OpRecord], faults: &[FaultRecord]) -> Vec<String> {
             if during.is_empty() {
                 continue;
             }
-            let bad: Vec<&&OpRecord> = during.iter().filter(|r| r.outcome != "ok").collect();
+            let bad: Vec<&&OpRecord> = during
+                .iter()
+                .filter(|r| r.outcome != OpOutcome::Ok)
+                .collect();
             let mut classes: BTreeMap<String, usize> = BTreeMap::new();
             for r in &bad {
                 let c = r

@@ -26,7 +26,7 @@ use crate::platform::local::plan::EnvSettings;
 use crate::platform::local::state::now_ms;
 use crate::report::{self, Format, PhaseSpan, RunReport, RunStatus};
 use crate::scenario::model::{Kind, ReportFormat, Scenario};
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 use crate::workload::{assemble as wl, load, tpcds};
 
 /// How to run.
@@ -540,10 +540,10 @@ type Tally = Arc<Mutex<BTreeMap<&'static str, [u64; 3]>>>;
 fn count_record(tally: &Tally, r: &OpRecord) {
     let mut t = tally.lock().expect("not poisoned");
     let c = t.entry(r.version.version()).or_default();
-    match r.outcome.as_str() {
-        "ok" => c[0] += 1,
-        "fail" => c[1] += 1,
-        _ => c[2] += 1,
+    match r.outcome {
+        OpOutcome::Ok => c[0] += 1,
+        OpOutcome::Fail => c[1] += 1,
+        OpOutcome::Info => c[2] += 1,
     }
 }
 

@@ -57,7 +57,7 @@ use crate::report::Section;
 use crate::scenario::model::{Scenario, UpgradeSpec, UpgradeStyle};
 use crate::versions::SparkLine;
 use crate::workload::assemble as wl;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord};
 use crate::workload::load::{self, LoadOptions};
 
 /// One switch to make: `to` at `after_warmup`.
@@ -343,7 +343,7 @@ fn load_options(switcher: &Switcher, tally: super::Tally, concurrent_writes: boo
         concurrent_writes,
         on_record: Some(Arc::new(move |r: &OpRecord| {
             super::count_record(&tally, r);
-            if let (OpKind::Write, "ok", Some(ids)) = (r.kind, r.outcome.as_str(), r.ids) {
+            if let (OpKind::Write, OpOutcome::Ok, Some(ids)) = (r.kind, r.outcome, r.ids) {
                 acks.lock().expect("acks lock").push(Acked {
                     end_us: r.end_us,
                     ids,
