@@ -43,7 +43,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use self::readback::{create_shared_table, final_read_back};
-use self::route::RouteGuard;
 use self::switcher::{run_switches, Acked, Switcher};
 use super::{schedule, Parts, Phases, RunOptions};
 use crate::check::upgrade::{
@@ -428,12 +427,8 @@ pub(super) fn run_upgrade(
         ),
     );
     run.create_table()?;
-    let routes = RouteGuard {
-        home: o.home.root(),
-        plan,
-        armed: true,
-    };
     let switcher = Arc::new(run.switcher());
+    let routes = switcher.route_guard();
     let driven = run.drive(occurrences, dir, phases, parts, &switcher);
     for e in switcher.release_all() {
         parts

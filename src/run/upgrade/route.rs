@@ -1,5 +1,6 @@
 //! Routing the cut-over endpoints (the `edge-R` links) to one version's Connect servers
-//! through the supervisor, and waiting on the supervisor's view of those servers.
+//! through the supervisor, and waiting on the supervisor's view of those servers. Only
+//! `switcher.rs` uses this module.
 
 use std::collections::BTreeMap;
 use std::path::Path;
