@@ -54,33 +54,36 @@ fn blue_green_upgrade_is_measured_end_to_end_without_lost_writes_or_wrong_answer
     let report = &run.report;
 
     // The upgrade section: both switches happened and were measured.
-    let section = report
+    let upgrade = report
         .sections
         .iter()
-        .find(|s| s.id == "upgrade")
+        .find_map(|s| match s {
+            spark_chaos::report::Section::Upgrade(u) => Some(u),
+            _ => None,
+        })
         .expect("an upgrade section");
-    let switches = section.json["switches"].as_array().expect("switches");
-    let measures = section.json["measures"].as_array().expect("measures");
+    let (switches, measures) = (&upgrade.switches, &upgrade.measures);
     assert_eq!(switches.len(), 2, "{switches:?}");
     assert_eq!(measures.len(), 2, "{measures:?}");
     for (s, label, to) in [
         (&switches[0], "cut-over", "4.1.0"),
         (&switches[1], "roll-back", "3.5.7"),
     ] {
-        assert_eq!(s["label"], label);
-        assert_eq!(s["to"], to);
-        assert!(s["error"].is_null(), "{s}");
-        assert!(s["answered_ms"].is_u64(), "{s}");
-        assert_eq!(s["read_back"]["version"], to, "{s}");
-        assert_eq!(s["read_back"]["missing_count"], 0, "{s}");
-        assert!(s["read_back"]["acknowledged"].as_u64().unwrap() > 0, "{s}");
+        assert_eq!(s.label, label);
+        assert_eq!(s.to.to_string(), to);
+        assert!(s.error.is_none(), "{s:?}");
+        assert!(s.answered_ms.is_some(), "{s:?}");
+        let read_back = s.read_back.as_ref().expect("a read-back");
+        assert_eq!(read_back.version, to, "{s:?}");
+        assert_eq!(read_back.missing_count, 0, "{s:?}");
+        assert!(read_back.acknowledged > 0, "{s:?}");
     }
     for m in measures {
         assert!(
-            m["unavailable_s"].is_f64(),
-            "not served after a switch: {m}"
+            m.unavailable_s.is_some(),
+            "not served after a switch: {m:?}"
         );
-        assert_eq!(m["wrong_answers"], 0, "{m}");
+        assert_eq!(m.wrong_answers, 0, "{m:?}");
     }
     // Both versions served operations, each recorded with the version that served it.
     for v in ["3.5.7", "4.1.0"] {

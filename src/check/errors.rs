@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 
 /// Characters of the message kept in a class without an error class.
 pub const MESSAGE_CHARS: usize = 60;
@@ -40,14 +40,14 @@ pub fn class_of(op: &OpRecord) -> String {
             let start: String = m.chars().take(MESSAGE_CHARS).collect();
             format!("{}: {start}", op.outcome)
         }
-        _ => op.outcome.clone(),
+        _ => op.outcome.to_string(),
     }
 }
 
 /// The summary of every non-`ok` operation in `history`.
 pub fn summarize(history: &[OpRecord]) -> Vec<ErrorClassCount> {
     let mut by: BTreeMap<(String, String), ErrorClassCount> = BTreeMap::new();
-    for op in history.iter().filter(|o| o.outcome != "ok") {
+    for op in history.iter().filter(|o| o.outcome != OpOutcome::Ok) {
         let version = op.version.version().to_string();
         let class = class_of(op);
         let t = op.end_us / 1000;

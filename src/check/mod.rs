@@ -26,6 +26,7 @@
 //! - The run's verdict is [`Verdict::merge_all`] of the results: no result at all is `Unknown`.
 
 pub mod availability;
+pub mod compat;
 pub mod context;
 pub mod errors;
 pub mod latency;

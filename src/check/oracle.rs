@@ -12,7 +12,7 @@ use serde_json::json;
 use super::context::Ctx;
 use super::model::{CheckResult, Verdict};
 use super::util::truncate_chars;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpRecord, OpVerdict};
 
 /// The check's name.
 pub const NAME: &str = "wrong_answers";
@@ -29,18 +29,13 @@ pub fn expected() -> String {
 /// Checks one version.
 pub fn check(ctx: &Ctx, version: &str) -> Result<CheckResult, String> {
     let view = ctx.view(version)?;
-    let count = |v: &str| {
-        view.all_ops
-            .iter()
-            .filter(|o| o.verdict.as_deref() == Some(v))
-            .count()
-    };
-    let (correct, undetermined) = (count("correct"), count("undetermined"));
+    let count = |v: OpVerdict| view.all_ops.iter().filter(|o| o.verdict == Some(v)).count();
+    let (correct, undetermined) = (count(OpVerdict::Correct), count(OpVerdict::Undetermined));
     let wrong: Vec<&OpRecord> = view
         .all_ops
         .iter()
         .copied()
-        .filter(|o| o.verdict.as_deref() == Some("wrong"))
+        .filter(|o| o.verdict == Some(OpVerdict::Wrong))
         .collect();
     let judged = correct + wrong.len();
     let listed: Vec<serde_json::Value> = wrong.iter().take(MAX_LISTED).map(|o| entry(o)).collect();

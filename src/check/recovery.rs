@@ -33,7 +33,7 @@ use super::util::{fmt_ms, p99};
 use super::windows::{ms_to_us, Window};
 use crate::fault::FaultRecord;
 use crate::units::HumanDuration;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 
 /// The check's name.
 pub const NAME: &str = "recovery_within";
@@ -210,7 +210,7 @@ fn recovery_of(ctx: &Ctx, view: &VersionView, f: &FaultRecord) -> Recovery {
         .ops
         .iter()
         .copied()
-        .filter(|o| o.outcome == "ok" && o.start_us >= from_us && o.start_us < horizon_us)
+        .filter(|o| o.outcome == OpOutcome::Ok && o.start_us >= from_us && o.start_us < horizon_us)
         .collect();
     let first_ok_us = after.iter().map(|o| o.end_us.saturating_sub(from_us)).min();
     let back_us = limit_us.and_then(|l| back_in_band_us(&after, l, from_us));

@@ -6,7 +6,7 @@ use super::windows::{fault_interval, VersionWindows, Window};
 use super::*;
 use crate::units::HumanDuration;
 use crate::versions::SparkLine;
-use crate::workload::history::OpKind;
+use crate::workload::history::{OpKind, OpVerdict};
 
 /// The run's time origin, Unix ms.
 const T0: u64 = 1_700_000_000_000;
@@ -33,10 +33,10 @@ fn op(v: &str, s: f64, latency_ms: u64, outcome: &str) -> OpRecord {
         endpoint: "127.0.0.1:15002".into(),
         start_us: intended_us,
         end_us: intended_us + latency_ms * 1000,
-        outcome: outcome.into(),
+        outcome: outcome.parse().expect("an outcome"),
         error_class: (outcome == "fail").then(|| "CONNECT_ERROR".to_string()),
         rows: (outcome == "ok").then_some(10),
-        verdict: (outcome == "ok").then(|| "correct".to_string()),
+        verdict: (outcome == "ok").then_some(OpVerdict::Correct),
         ..OpRecord::planned(0, OpKind::Query, line(v), "q3", intended_us)
     }
 }
@@ -53,7 +53,7 @@ impl Tweak for OpRecord {
         self
     }
     fn wrong(mut self, detail: &str) -> Self {
-        self.verdict = Some("wrong".into());
+        self.verdict = Some(OpVerdict::Wrong);
         self.verdict_detail = Some(detail.into());
         self
     }
@@ -685,7 +685,7 @@ fn the_oracle_is_unknown_when_nothing_was_judged() {
     let ops: Vec<OpRecord> = timeline(V35, 600, healthy)
         .into_iter()
         .map(|mut o| {
-            o.verdict = Some("undetermined".into());
+            o.verdict = Some(OpVerdict::Undetermined);
             o
         })
         .collect();

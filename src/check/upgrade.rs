@@ -42,7 +42,7 @@ use serde_json::json;
 use crate::check::{CheckResult, Verdict};
 use crate::scenario::model::UpgradeStyle;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
 
 /// How long after a switch failed and unknown operations are counted.
 pub const SWITCH_WINDOW: Duration = Duration::from_secs(60);
@@ -156,6 +156,38 @@ pub struct UpgradeSummary {
     pub switches: Vec<Switch>,
     /// What the clients saw at each.
     pub measures: Vec<SwitchMeasure>,
+    /// Every query and write, as the timeline plots them ([`timeline_ops`]).
+    #[serde(default)]
+    pub ops: Vec<TimelineOp>,
+    /// The end of the last operation of the history (Unix ms), when there was one: the
+    /// timeline runs to it when it is after the workload's nominal end.
+    #[serde(default)]
+    pub last_end_ms: Option<u64>,
+}
+
+/// One query or write as the upgrade timeline plots it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineOp {
+    /// The version it was routed to.
+    pub version: String,
+    /// Its actual start (Unix ms).
+    pub start_ms: u64,
+    /// How it ended.
+    pub outcome: OpOutcome,
+}
+
+/// The queries and writes of the history as the timeline plots them (in order of their actual
+/// start), and the end of its last operation (Unix ms).
+pub fn timeline_ops(history: &[OpRecord]) -> (Vec<TimelineOp>, Option<u64>) {
+    let ops = client_ops(history)
+        .into_iter()
+        .map(|r| TimelineOp {
+            version: r.version.to_string(),
+            start_ms: r.start_us / 1000,
+            outcome: r.outcome,
+        })
+        .collect();
+    (ops, history.iter().map(|r| r.end_us / 1000).max())
 }
 
 /// Queries and writes that started, in order of their actual start.
@@ -171,7 +203,7 @@ pub fn client_ops(history: &[OpRecord]) -> Vec<&OpRecord> {
 /// The earliest end of an `ok` op routed to `to` that started at or after `at_us`.
 pub fn first_answer(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> Option<u64> {
     ops.iter()
-        .filter(|r| r.start_us >= at_us && r.outcome == "ok" && r.version == to)
+        .filter(|r| r.start_us >= at_us && r.outcome == OpOutcome::Ok && r.version == to)
         .map(|r| r.end_us)
         .min()
 }
@@ -182,10 +214,10 @@ pub fn unavailability(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> (Option<u
     let after = ops.iter().filter(|r| r.start_us >= at_us);
     let first_ok = after
         .clone()
-        .find(|r| r.outcome == "ok" && r.version == to)
+        .find(|r| r.outcome == OpOutcome::Ok && r.version == to)
         .map(|r| r.start_us);
     let last_bad = after
-        .filter(|r| r.outcome != "ok" && first_ok.is_none_or(|ok| r.start_us < ok))
+        .filter(|r| r.outcome != OpOutcome::Ok && first_ok.is_none_or(|ok| r.start_us < ok))
         .map(|r| r.start_us)
         .max()
         .unwrap_or(at_us);
@@ -199,8 +231,10 @@ pub fn streak(ops: &[&OpRecord], at_us: u64) -> (u64, Option<u64>) {
     let before = ops[..split]
         .iter()
         .rev()
-        .take_while(|r| r.outcome != "ok" && r.end_us >= at_us);
-    let after = ops[split..].iter().take_while(|r| r.outcome != "ok");
+        .take_while(|r| r.outcome != OpOutcome::Ok && r.end_us >= at_us);
+    let after = ops[split..]
+        .iter()
+        .take_while(|r| r.outcome != OpOutcome::Ok);
     let first = before
         .clone()
         .last()
@@ -221,7 +255,7 @@ pub fn session_lost(r: &OpRecord) -> bool {
     ];
     let class = r.error_class.as_deref().unwrap_or("");
     let message = r.message.as_deref().unwrap_or("");
-    r.outcome != "ok"
+    r.outcome != OpOutcome::Ok
         && NAMED
             .iter()
             .any(|n| class.contains(n) || message.contains(n))
@@ -231,11 +265,11 @@ pub fn session_lost(r: &OpRecord) -> bool {
 pub fn window_failures(ops: &[&OpRecord], at_us: u64, until_us: u64) -> (u64, u64, u64) {
     let hit: Vec<&&OpRecord> = ops
         .iter()
-        .filter(|r| r.start_us < until_us && r.end_us >= at_us && r.outcome != "ok")
+        .filter(|r| r.start_us < until_us && r.end_us >= at_us && r.outcome != OpOutcome::Ok)
         .collect();
-    let count = |o: &str| hit.iter().filter(|r| r.outcome == o).count() as u64;
+    let count = |o: OpOutcome| hit.iter().filter(|r| r.outcome == o).count() as u64;
     let lost = hit.iter().filter(|r| session_lost(r)).count() as u64;
-    (count("fail"), count("info"), lost)
+    (count(OpOutcome::Fail), count(OpOutcome::Info), lost)
 }
 
 /// (judged, wrong) among ops started in `[from_us, until_us)`.
@@ -243,11 +277,11 @@ pub fn verdicts_between(ops: &[&OpRecord], from_us: u64, until_us: u64) -> (u64,
     let judged: Vec<&&OpRecord> = ops
         .iter()
         .filter(|r| r.start_us >= from_us && r.start_us < until_us)
-        .filter(|r| matches!(r.verdict.as_deref(), Some("correct" | "wrong")))
+        .filter(|r| matches!(r.verdict, Some(OpVerdict::Correct | OpVerdict::Wrong)))
         .collect();
     let wrong = judged
         .iter()
-        .filter(|r| r.verdict.as_deref() == Some("wrong"))
+        .filter(|r| r.verdict == Some(OpVerdict::Wrong))
         .count();
     (judged.len() as u64, wrong as u64)
 }
@@ -501,13 +535,13 @@ pub(crate) mod tests {
             intended_us: start,
             start_us: start,
             end_us: start + (dur_s * 1e6) as u64,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome"),
             error_class: None,
             sql_state: None,
             message: None,
             rows: None,
             checksum: None,
-            verdict: (outcome == "ok").then(|| "correct".to_string()),
+            verdict: (outcome == "ok").then_some(OpVerdict::Correct),
             verdict_detail: None,
             ids: None,
         }
@@ -622,7 +656,7 @@ pub(crate) mod tests {
     fn measures_per_switch_split_verdicts_at_the_next_switch() {
         let mut h = cutover_history();
         let mut wrong = op(8, 50.0, 1.0, "ok", NEW);
-        wrong.verdict = Some("wrong".into());
+        wrong.verdict = Some(OpVerdict::Wrong);
         h.push(wrong);
         h.push(op(11, 100.5, 1.0, "ok", OLD));
         let mut rb = switch_at("roll-back", T + 100_000_000, OLD);

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::util::{p99, percentile};
 use crate::fault::FaultRecord;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord};
 
 /// The during-window length of an instantaneous fault when no `recovery_within` is given.
 pub const INSTANT_FAULT_MARGIN_MS: u64 = 30_000;
@@ -289,13 +289,13 @@ pub struct Tally {
 impl Tally {
     /// Adds one operation.
     pub fn add(&mut self, op: &OpRecord) {
-        match op.outcome.as_str() {
-            "ok" => {
+        match op.outcome {
+            OpOutcome::Ok => {
                 self.ok += 1;
                 self.ok_latencies_us.push(op.latency_us());
             }
-            "fail" => self.fail += 1,
-            _ => self.info += 1,
+            OpOutcome::Fail => self.fail += 1,
+            OpOutcome::Info => self.info += 1,
         }
     }
 

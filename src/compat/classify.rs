@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SchemaRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::checksum::{checksum_batches, ResultChecksum};
 use crate::client::{ExecutionInfo, Outcome, QueryResult};
@@ -19,7 +19,7 @@ const MESSAGE_CHARS: usize = 400;
 const SAMPLE_ROWS: usize = 5;
 
 /// What one version did with one statement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
     /// `ok`, `fail` or `info` (see [`crate::client::Outcome`]).
     pub outcome: String,
@@ -43,7 +43,7 @@ pub struct Observed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum: Option<ResultChecksum>,
     /// The first rows as text.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sample: Vec<Vec<String>>,
     /// Wall time of the whole statement group (session, setup, statement), in milliseconds.
     pub millis: u64,
@@ -198,7 +198,7 @@ pub fn filter_rows(batches: Vec<RecordBatch>, keep: &[String]) -> Vec<RecordBatc
 }
 
 /// How the target version's behaviour differs from the baseline's for one statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// One succeeded and the other failed.
@@ -365,7 +365,7 @@ pub fn schema_notes(baseline: &Observed, target: &Observed) -> Vec<String> {
 }
 
 /// A re-run of a differing statement on the target version under a rule's legacy settings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confirmation {
     /// The rule ids whose settings were applied together.
     pub rules: Vec<String>,
@@ -385,7 +385,7 @@ impl Confirmation {
 }
 
 /// How a statement is classified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum Class {
     /// Same outcome and equal results.

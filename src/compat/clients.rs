@@ -7,66 +7,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
 use spark_connect_proto as pb;
 
 use super::differential::{error_text, open};
 use super::endpoints::VersionEndpoints;
+use super::model::{ClientMatrix, RpcResult, RpcRow};
 use crate::client::execute::sql_plan;
 use crate::client::{ClientError, Deadline, InterruptReport, Session};
-
-/// What one RPC did on one server.
-#[derive(Debug, Clone, Serialize)]
-pub struct RpcResult {
-    /// It worked.
-    pub ok: bool,
-    /// What it returned or why it failed.
-    pub detail: String,
-}
-
-/// One RPC on both servers.
-#[derive(Debug, Clone, Serialize)]
-pub struct RpcRow {
-    /// The RPC (`ExecutePlan`, `AnalyzePlan.Schema`, …).
-    pub rpc: String,
-    /// What was asked.
-    pub what: String,
-    /// Per Spark version.
-    pub results: BTreeMap<String, RpcResult>,
-    /// A known, documented difference of the servers this row shows (see `client/mod.rs`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub documented: Option<String>,
-}
-
-impl RpcRow {
-    /// Whether every server answered alike (all ok or all failed).
-    pub fn same(&self) -> bool {
-        let mut oks = self.results.values().map(|r| r.ok);
-        let first = oks.next();
-        oks.all(|o| Some(o) == first)
-    }
-
-    /// Versions where the RPC failed although nothing documents it.
-    pub fn unexpected_failures(&self) -> Vec<String> {
-        if self.documented.is_some() {
-            return Vec::new();
-        }
-        self.results
-            .iter()
-            .filter(|(_, r)| !r.ok)
-            .map(|(v, _)| v.clone())
-            .collect()
-    }
-}
-
-/// The client part of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientMatrix {
-    /// The versions, in column order.
-    pub versions: Vec<String>,
-    /// One row per RPC.
-    pub rows: Vec<RpcRow>,
-}
 
 fn ok(detail: impl Into<String>) -> RpcResult {
     RpcResult {

@@ -4,96 +4,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::differential::{error_text, open, Ctx};
 use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
+use super::model::{CoexistenceReport, DataCompatCase, EventLogPrefixCheck, IsolationCheck};
 use crate::client::checksum::ResultChecksum;
 use crate::client::ChecksumOptions;
 use crate::probe::s3::S3;
-
-/// One table written by one version and read by the other.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataCompatCase {
-    /// `plain` or `partitioned`.
-    pub kind: String,
-    /// The version that wrote the files.
-    pub writer: String,
-    /// The version that read them.
-    pub reader: String,
-    /// The shared location.
-    pub location: String,
-    /// The writer's table (in the writer's metastore).
-    pub writer_table: String,
-    /// The reader's table over the same location (in the reader's metastore).
-    pub reader_table: String,
-    /// What the writer reads back from its own table.
-    pub written: Option<ResultChecksum>,
-    /// What the reader reads.
-    pub read: Option<ResultChecksum>,
-    /// `ok` (equal rows and checksum), `mismatch`, `read_failed` (the reader could not read
-    /// what the writer wrote) or `write_failed` (nothing to compare).
-    pub status: String,
-    /// The error, when a step failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Whether a metastore holds a table it should (or should not).
-#[derive(Debug, Clone, Serialize)]
-pub struct IsolationCheck {
-    /// The metastore's Spark version.
-    pub metastore: String,
-    /// The table (`db.table`).
-    pub table: String,
-    /// The version that created the table.
-    pub created_by: String,
-    /// Whether this metastore should hold it.
-    pub expected_present: bool,
-    /// Whether it does (`None`: the metastore could not be asked).
-    pub present: Option<bool>,
-    /// The error, when the metastore could not be asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl IsolationCheck {
-    /// Whether the metastore holds the table exactly when it should.
-    pub fn ok(&self) -> bool {
-        self.present == Some(self.expected_present)
-    }
-}
-
-/// What a version's event log prefix holds, as its History Server lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventLogPrefixCheck {
-    /// The version.
-    pub version: String,
-    /// The key prefix (`3.5/events/`).
-    pub prefix: String,
-    /// Objects under the prefix.
-    pub objects: Option<usize>,
-    /// Applications the version's History Server lists.
-    pub listed: Option<usize>,
-    /// Listed applications written by another Spark version (`id (version)`).
-    pub foreign: Vec<String>,
-    /// The error, when the prefix or the History Server could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The coexistence part of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct CoexistenceReport {
-    /// The scratch prefix the tables were written under.
-    pub scratch_prefix: String,
-    /// Each table written by one version and read by the other.
-    pub data: Vec<DataCompatCase>,
-    /// Metastore isolation.
-    pub isolation: Vec<IsolationCheck>,
-    /// Event log prefixes.
-    pub event_logs: Vec<EventLogPrefixCheck>,
-}
 
 const PLAIN_COLUMNS: &str = "id BIGINT, name STRING, amount DECIMAL(10,2), price DOUBLE, \
                              ts TIMESTAMP, d DATE, flag BOOLEAN, tags ARRAY<STRING>";

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
-
-use super::classify::{self, Class, Confirmation, Difference, Observed};
+use super::classify::{self, Class, Confirmation, Observed};
 use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
+use super::model::{KeyStatus, RuleStatus, StatementReport, Summary};
 use super::plan::{plan_features, PlanComparison, PlanFeatures};
 use super::probes::{substitute, ProbeSuite};
 use super::rules::{Rule, RuleTable};
@@ -29,121 +28,6 @@ pub(crate) struct Statement {
     pub keep_rows: Vec<String>,
     pub hints: Vec<String>,
     pub expect: String,
-}
-
-/// Everything found about one statement.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatementReport {
-    /// Probe id or query name.
-    pub id: String,
-    /// `probe` or `tpcds`.
-    pub set: String,
-    /// One line (probes) or empty.
-    pub title: String,
-    /// The statement as run (placeholders of the baseline's execution substituted).
-    pub sql: String,
-    /// What the probe's author expected (`identical`, `expected`, `unexplained`), if stated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expect: Option<String>,
-    /// The classification.
-    pub class: Class,
-    /// How the target differs from the baseline (`None`: it does not).
-    pub difference: Option<Difference>,
-    /// What 3.5.7 did.
-    pub baseline: Observed,
-    /// What 4.1.0 did.
-    pub target: Observed,
-    /// Re-runs on 4.1.0 under candidate rules, in the order tried.
-    pub confirmations: Vec<Confirmation>,
-    /// Plan features of both versions, when compared.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PlanComparison>,
-    /// Differences that do not count (column names and types, plans) and cleanup trouble.
-    pub notes: Vec<String>,
-}
-
-/// A rule of the table, checked against the live servers.
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleStatus {
-    /// The rule.
-    #[serde(flatten)]
-    pub rule: Rule,
-    /// Each of its keys on both servers.
-    pub keys: Vec<KeyStatus>,
-    /// Every key is defined on 4.1.0.
-    pub verified: bool,
-    /// Statements the rule was confirmed for (its re-run made the difference vanish).
-    pub confirmed_for: Vec<String>,
-}
-
-/// One legacy key on both servers (`SET key`).
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyStatus {
-    /// The key.
-    pub key: String,
-    /// The value the rule sets on 4.1.0.
-    pub legacy_value: String,
-    /// Whether 4.1.0 defines the key (`None`: it could not be asked).
-    pub defined_on_target: Option<bool>,
-    /// 4.1.0's value in a fresh session (its default), when defined.
-    pub target_value: Option<String>,
-    /// 3.5.7's value in a fresh session, when defined there.
-    pub baseline_value: Option<String>,
-    /// Why the servers could not be asked, if so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Counts over a run's statements.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Summary {
-    /// Statements run.
-    pub statements: usize,
-    /// Classified identical.
-    pub identical: usize,
-    /// Classified expected (by some rule).
-    pub expected: usize,
-    /// Classified unexplained.
-    pub unexplained: usize,
-    /// Classified undetermined.
-    pub undetermined: usize,
-    /// Expected statements per rule label (`ansi_default`, `a + b`).
-    pub by_rule: BTreeMap<String, usize>,
-    /// Statements whose plan features differ.
-    pub plan_differences: usize,
-    /// Probes whose class is not what their author expected (`id: expected → got`).
-    pub expectation_mismatches: Vec<String>,
-}
-
-impl Summary {
-    /// Counts the statements.
-    pub fn of(statements: &[StatementReport]) -> Self {
-        let mut s = Summary {
-            statements: statements.len(),
-            ..Summary::default()
-        };
-        for st in statements {
-            match &st.class {
-                Class::Identical => s.identical += 1,
-                Class::Expected { rules } => {
-                    s.expected += 1;
-                    *s.by_rule.entry(rules.join(" + ")).or_default() += 1;
-                }
-                Class::Unexplained => s.unexplained += 1,
-                Class::Undetermined { .. } => s.undetermined += 1,
-            }
-            if st.plan.as_ref().is_some_and(|p| !p.differences.is_empty()) {
-                s.plan_differences += 1;
-            }
-            if let Some(e) = &st.expect {
-                if e != st.class.kind() {
-                    s.expectation_mismatches
-                        .push(format!("{}: {e} → {}", st.id, st.class.kind()));
-                }
-            }
-        }
-        s
-    }
 }
 
 /// Opens a fresh session.

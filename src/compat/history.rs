@@ -14,33 +14,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::coexist::list_apps;
 use super::differential::Ctx;
 use super::endpoints::{s3_text, EnvEndpoints, VersionEndpoints};
+use super::model::{EventLogApp, HistoryCell, HistoryReport};
 use crate::probe::s3::{Object, S3};
-
-/// The finished event log used for one version.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventLogApp {
-    /// The version that wrote it.
-    pub version: String,
-    /// The application id (the log's file name without codec extension).
-    pub app_id: Option<String>,
-    /// The log: a file's key, or a rolling log directory's prefix (`…/eventlog_v2_<app>/`).
-    pub key: Option<String>,
-    /// Every object of the log.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub objects: Vec<String>,
-    /// Whether compat ran the application (else an existing log was used).
-    pub made: bool,
-    /// How making it went, for people.
-    pub detail: String,
-    /// Why there is no log, if so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 impl EventLogApp {
     /// No log yet for `v`.
@@ -78,52 +56,6 @@ impl EventLogApp {
             None => self.error = Some(missing),
         }
     }
-}
-
-/// One History Server asked about one version's event log.
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryCell {
-    /// The History Server's version.
-    pub server: String,
-    /// The version that wrote the log.
-    pub log: String,
-    /// The application.
-    pub app_id: Option<String>,
-    /// Where the log was copied to (cross-version cells).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub copied_to: Option<String>,
-    /// The objects of the copy (deleted afterwards).
-    #[serde(skip)]
-    pub copied_objects: Vec<String>,
-    /// The application appeared in the listing.
-    pub listed: bool,
-    /// Seconds until it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listed_after_secs: Option<f64>,
-    /// The Spark version the History Server reports for the application.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reported_version: Option<String>,
-    /// Jobs the History Server loaded from the log (`/jobs`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jobs: Option<usize>,
-    /// The application's environment page loaded (`/environment`).
-    pub environment: bool,
-    /// Listed and loaded.
-    pub ok: bool,
-    /// What failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The History Server part of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryReport {
-    /// The event log used per version.
-    pub apps: Vec<EventLogApp>,
-    /// Each (History Server version × log version) cell.
-    pub matrix: Vec<HistoryCell>,
-    /// Cleanup trouble and the like.
-    pub notes: Vec<String>,
 }
 
 /// Codec extensions Spark appends to event log names.

@@ -26,8 +26,9 @@
 //!
 //! Layout: [`endpoints`] (finding a running environment), [`rules`] and [`probes`] (the data
 //! files), `classify` (pure comparison and classification), `plan` (pure plan features),
-//! `differential`, `coexist`, `history`, `clients` (the live parts), `report` (HTML,
-//! Markdown, checks). S3 goes through [`crate::probe::s3`].
+//! `differential`, `coexist`, `history`, `clients` (the live parts), [`model`] (pure: the
+//! report's data). The report's checks are in [`crate::check::compat`], its HTML and Markdown
+//! in [`crate::report::compat`]. S3 goes through [`crate::probe::s3`].
 //!
 //! Everything the run creates is named after its run id (`compat_<run>` databases,
 //! `s3a://<bucket>/compat/<run>/`, copied event logs) and removed at the end; what could not be
@@ -39,44 +40,32 @@ mod coexist;
 mod differential;
 pub mod endpoints;
 mod history;
+pub mod model;
 mod plan;
 pub mod probes;
-mod report;
 pub mod rules;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::paths::Cache;
 
+/// The compat checks, kept here for callers of `compat`: they live with the other checkers.
+pub use crate::check::compat::checks;
+/// The compat renderers, kept here for callers of `compat`: they live with the other renderers.
+pub use crate::report::compat::{render_html, render_markdown};
 pub use classify::{classify, compare, filter_rows, Class, Confirmation, Difference, Observed};
-pub use clients::{ClientMatrix, RpcResult, RpcRow};
-pub use coexist::{CoexistenceReport, DataCompatCase, EventLogPrefixCheck, IsolationCheck};
-pub use differential::{KeyStatus, RuleStatus, StatementReport, Summary};
 pub use endpoints::{EnvEndpoints, VersionEndpoints};
-pub use history::{EventLogApp, HistoryCell, HistoryReport};
+pub use model::{
+    ClientMatrix, CoexistenceReport, CompatReport, DataCompatCase, EventLogApp,
+    EventLogPrefixCheck, HistoryCell, HistoryReport, IsolationCheck, KeyStatus, ReportOptions,
+    RpcResult, RpcRow, RuleStatus, StatementReport, StatementSet, Summary,
+};
 pub use plan::{plan_differences, plan_features, PlanComparison, PlanFeatures};
 pub use probes::{Probe, ProbeSuite};
-pub use report::{checks, render_html, render_markdown};
 pub use rules::{Rule, RuleTable};
-
-/// Which statements the differential part runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StatementSet {
-    /// TPC-DS queries on the registered data set: `all`, `quick`, `q3`, `q3,q7` (see
-    /// [`crate::workload::tpcds::select`]). Needs the kit in the cache (`chaos datagen`).
-    Tpcds {
-        /// The selection.
-        queries: String,
-    },
-    /// The probe suite `compat/probes.toml`.
-    Probes,
-}
 
 /// What [`run`] does.
 #[derive(Debug, Clone)]
@@ -158,53 +147,6 @@ pub enum CompatError {
     /// The TPC-DS queries could not be loaded.
     #[error("load the TPC-DS queries (run `chaos datagen` first)")]
     Tpcds(#[source] crate::workload::tpcds::TpcdsError),
-}
-
-/// Everything a compat run found. Serialises to the JSON the reports are made of.
-#[derive(Debug, Clone, Serialize)]
-pub struct CompatReport {
-    /// The run id (scratch names are derived from it).
-    pub run_id: String,
-    /// When the run started (RFC 3339, UTC).
-    pub started_at: String,
-    /// How long the run took, in seconds.
-    pub took_secs: f64,
-    /// The baseline version (its results are the expected ones): `3.5.7`.
-    pub baseline: String,
-    /// The version under test: `4.1.0`.
-    pub target: String,
-    /// The options the run used.
-    pub options: ReportOptions,
-    /// The rule table, each rule checked against the live servers and with the statements it
-    /// was confirmed for.
-    pub rules: Vec<RuleStatus>,
-    /// Every statement of the differential part.
-    pub statements: Vec<StatementReport>,
-    /// Counts over [`CompatReport::statements`].
-    pub summary: Summary,
-    /// The coexistence and data compatibility part, when run.
-    pub coexistence: Option<CoexistenceReport>,
-    /// The History Server matrix, when run.
-    pub history: Option<HistoryReport>,
-    /// The client RPC matrix, when run.
-    pub clients: Option<ClientMatrix>,
-    /// Things worth knowing (cleanup failures, parts skipped and why).
-    pub notes: Vec<String>,
-}
-
-/// The options of a run, as recorded in its report.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportOptions {
-    /// Statement sets run.
-    pub statements: Vec<StatementSet>,
-    /// Whether differences were re-run under candidate rules.
-    pub confirm_rules: bool,
-    /// Whether plans were compared.
-    pub explain: bool,
-    /// The per-statement deadline in seconds.
-    pub timeout_secs: f64,
-    /// The TPC-DS database.
-    pub scale_db: String,
 }
 
 /// Runs the compat suite against a running environment (see the module docs). `progress`

@@ -8,7 +8,7 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{Field, Schema};
 
 use super::classify::{classify, compare, filter_rows, schema_notes};
-use super::differential::{is_query, Summary};
+use super::differential::is_query;
 use super::history::log_units;
 use super::*;
 use crate::client::Outcome;
@@ -17,7 +17,7 @@ use crate::probe::s3::Object;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+pub(crate) fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
@@ -29,17 +29,17 @@ fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     .expect("valid batch")
 }
 
-fn ok_ints(column: &str, values: &[Option<i64>]) -> Observed {
+pub(crate) fn ok_ints(column: &str, values: &[Option<i64>]) -> Observed {
     let b = batch(vec![(column, Arc::new(Int64Array::from(values.to_vec())))]);
     Observed::from_batches(b.schema(), vec![b], 1)
 }
 
-fn ok_strings(column: &str, values: &[Option<&str>]) -> Observed {
+pub(crate) fn ok_strings(column: &str, values: &[Option<&str>]) -> Observed {
     let b = batch(vec![(column, Arc::new(StringArray::from(values.to_vec())))]);
     Observed::from_batches(b.schema(), vec![b], 1)
 }
 
-fn fail(class: &str, state: Option<&str>) -> Observed {
+pub(crate) fn fail(class: &str, state: Option<&str>) -> Observed {
     Observed::from_outcome(
         &Outcome::Fail {
             error_class: Some(class.into()),
@@ -51,7 +51,12 @@ fn fail(class: &str, state: Option<&str>) -> Observed {
     )
 }
 
-fn confirmation(rules: &[&str], baseline: &Observed, rerun: Observed, sql: &str) -> Confirmation {
+pub(crate) fn confirmation(
+    rules: &[&str],
+    baseline: &Observed,
+    rerun: Observed,
+    sql: &str,
+) -> Confirmation {
     Confirmation {
         rules: rules.iter().map(|r| r.to_string()).collect(),
         settings: BTreeMap::new(),
@@ -648,7 +653,7 @@ fn event_logs_are_single_files_or_rolling_directories() {
 // ---------------------------------------------------------------------------------------------
 // Reports and checks
 
-fn statement(id: &str, class: Class, expect: Option<&str>) -> StatementReport {
+pub(crate) fn statement(id: &str, class: Class, expect: Option<&str>) -> StatementReport {
     StatementReport {
         id: id.into(),
         set: "probe".into(),
@@ -668,7 +673,7 @@ fn statement(id: &str, class: Class, expect: Option<&str>) -> StatementReport {
     }
 }
 
-fn report(statements: Vec<StatementReport>) -> CompatReport {
+pub(crate) fn report(statements: Vec<StatementReport>) -> CompatReport {
     let rules = RuleTable::builtin().expect("rules");
     CompatReport {
         run_id: "r1".into(),
@@ -739,208 +744,4 @@ fn summary_counts_classes_rules_and_expectation_mismatches() {
     );
     assert_eq!(s.by_rule.get("ansi_default"), Some(&2));
     assert_eq!(s.expectation_mismatches, ["d: expected → unexplained"]);
-}
-
-#[test]
-fn html_and_markdown_group_statements_and_escape_text() {
-    let r = report(vec![
-        statement("same", Class::Identical, None),
-        statement(
-            "ansi",
-            Class::Expected {
-                rules: vec!["ansi_default".into()],
-            },
-            None,
-        ),
-        statement("odd", Class::Unexplained, None),
-    ]);
-    let html = render_html(&r);
-    assert!(!html.contains("<html"));
-    assert!(html.contains("<h3>Unexplained (1)</h3>"));
-    assert!(html.contains("<h3>Expected by rule (1)</h3>"));
-    assert!(html.contains("<h3>Identical (1)</h3>"));
-    assert!(html.contains("ansi_default: ANSI SQL mode is on by default"));
-    assert!(html.contains("&lt;x&gt;"), "SQL is escaped");
-    assert!(html.contains("a &lt;b&gt; &amp; c"));
-    assert!(html.contains("&lt;angle&gt;"));
-    assert!(!html.contains("<x>") && !html.contains("<angle>") && !html.contains("<b> &"));
-    let unexplained_at = html.find("Unexplained (1)").expect("section");
-    let expected_at = html.find("Expected by rule").expect("section");
-    let identical_at = html.find("Identical (1)").expect("section");
-    assert!(unexplained_at < expected_at && expected_at < identical_at);
-
-    let md = render_markdown(&r);
-    assert!(md.contains("### Unexplained (1)"));
-    assert!(md.contains("#### ansi_default"));
-    assert!(md.contains("| `odd` | ok: NULL | fail [CAST_INVALID_INPUT] (22018) |"));
-    assert!(!md.contains("<html"));
-}
-
-#[test]
-fn checks_count_new_unexplained_differences_only() {
-    let verdict_of = |r: &CompatReport, name: &str| {
-        checks(r)
-            .into_iter()
-            .find(|c| c.check == name)
-            .unwrap_or_else(|| panic!("{name}"))
-    };
-    let clean = report(vec![
-        statement("same", Class::Identical, None),
-        statement("known", Class::Unexplained, Some("unexplained")),
-    ]);
-    let c = verdict_of(&clean, "compat_unexplained");
-    assert_eq!(c.verdict, crate::check::Verdict::Valid, "{c:?}");
-    assert!(
-        c.observed.starts_with("0 unexplained (1 acknowledged"),
-        "{}",
-        c.observed
-    );
-    assert_eq!(
-        verdict_of(&clean, "compat_rules").verdict,
-        crate::check::Verdict::Valid
-    );
-
-    let bad = report(vec![statement("new", Class::Unexplained, Some("expected"))]);
-    let c = verdict_of(&bad, "compat_unexplained");
-    assert_eq!(c.verdict, crate::check::Verdict::Invalid);
-    assert!(c.reason.contains("new"));
-
-    let unknown = report(vec![statement(
-        "slow",
-        Class::Undetermined {
-            reason: "deadline".into(),
-        },
-        None,
-    )]);
-    assert_eq!(
-        verdict_of(&unknown, "compat_unexplained").verdict,
-        crate::check::Verdict::Unknown
-    );
-    assert_eq!(
-        verdict_of(&report(Vec::new()), "compat_unexplained").verdict,
-        crate::check::Verdict::Unknown
-    );
-
-    let mut unverified = report(Vec::new());
-    unverified.rules[0].verified = false;
-    assert_eq!(
-        verdict_of(&unverified, "compat_rules").verdict,
-        crate::check::Verdict::Invalid
-    );
-    // Parts not run produce no checks.
-    assert!(checks(&clean).iter().all(|c| c.check != "data_compat"));
-}
-
-#[test]
-fn other_parts_turn_into_checks() {
-    let mut r = report(vec![statement("same", Class::Identical, None)]);
-    r.coexistence = Some(CoexistenceReport {
-        scratch_prefix: "s3a://chaos/compat/r1/".into(),
-        data: vec![
-            DataCompatCase {
-                kind: "plain".into(),
-                writer: "3.5.7".into(),
-                reader: "4.1.0".into(),
-                location: "s3a://chaos/compat/r1/from35/plain/".into(),
-                writer_table: "compat_r1.w35_plain".into(),
-                reader_table: "compat_r1.r35_plain".into(),
-                written: None,
-                read: None,
-                status: "ok".into(),
-                error: None,
-            },
-            DataCompatCase {
-                kind: "partitioned".into(),
-                writer: "4.1.0".into(),
-                reader: "3.5.7".into(),
-                location: "s3a://chaos/compat/r1/from41/partitioned/".into(),
-                writer_table: "compat_r1.w41_partitioned".into(),
-                reader_table: "compat_r1.r41_partitioned".into(),
-                written: None,
-                read: None,
-                status: "mismatch".into(),
-                error: Some("different checksums".into()),
-            },
-        ],
-        isolation: vec![IsolationCheck {
-            metastore: "4.1.0".into(),
-            table: "compat_r1.w35_plain".into(),
-            created_by: "3.5.7".into(),
-            expected_present: false,
-            present: Some(false),
-            error: None,
-        }],
-        event_logs: vec![EventLogPrefixCheck {
-            version: "3.5.7".into(),
-            prefix: "3.5/events/".into(),
-            objects: Some(2),
-            listed: Some(2),
-            foreign: Vec::new(),
-            error: None,
-        }],
-    });
-    r.history = Some(HistoryReport {
-        apps: Vec::new(),
-        matrix: vec![HistoryCell {
-            server: "3.5.7".into(),
-            log: "4.1.0".into(),
-            app_id: Some("local-1".into()),
-            copied_to: Some("3.5/events/compat-r1-local-1".into()),
-            copied_objects: Vec::new(),
-            listed: true,
-            listed_after_secs: Some(2.0),
-            reported_version: Some("4.1.0".into()),
-            jobs: Some(1),
-            environment: true,
-            ok: true,
-            error: None,
-        }],
-        notes: Vec::new(),
-    });
-    r.clients = Some(ClientMatrix {
-        versions: vec!["3.5.7".into(), "4.1.0".into()],
-        rows: vec![RpcRow {
-            rpc: "ReleaseSession".into(),
-            what: "release".into(),
-            results: [
-                (
-                    "3.5.7".to_string(),
-                    RpcResult {
-                        ok: false,
-                        detail: "Unimplemented".into(),
-                    },
-                ),
-                (
-                    "4.1.0".to_string(),
-                    RpcResult {
-                        ok: true,
-                        detail: "released".into(),
-                    },
-                ),
-            ]
-            .into_iter()
-            .collect(),
-            documented: Some("3.5 has no ReleaseSession".into()),
-        }],
-    });
-    let all = checks(&r);
-    let get = |n: &str| {
-        all.iter()
-            .find(|c| c.check == n)
-            .unwrap_or_else(|| panic!("{n}"))
-    };
-    assert_eq!(get("coexistence").verdict, crate::check::Verdict::Valid);
-    assert_eq!(get("data_compat").verdict, crate::check::Verdict::Invalid);
-    assert!(get("data_compat")
-        .reason
-        .contains("partitioned written by 4.1.0"));
-    assert_eq!(get("history_matrix").verdict, crate::check::Verdict::Valid);
-    assert_eq!(get("client_matrix").verdict, crate::check::Verdict::Valid);
-    let html = render_html(&r);
-    assert!(html.contains("<h3>History Server matrix</h3>"));
-    assert!(html.contains("3.5 has no ReleaseSession"));
-    // The report serialises (it is what the JSON reports are made of).
-    let json = serde_json::to_value(&r).expect("serialises");
-    assert_eq!(json["summary"]["identical"], 1);
-    assert_eq!(json["statements"][0]["class"]["class"], "identical");
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use super::svg::{n, nice_step, Frame, Linear, Log10};
 use super::{esc, since_start, RunReport, TimelinePoint};
+use crate::workload::history::OpOutcome;
 
 /// Width of both charts (they scale to the page).
 const WIDTH: f64 = 960.0;
@@ -77,10 +78,10 @@ pub(crate) fn latency(report: &RunReport, version: &str) -> String {
     let (mut ok, mut fail, mut info) = (String::new(), String::new(), String::new());
     for p in &points {
         let (x, y) = (xs.map(p.t_ms as f64 / 1000.0), ys.map(p.latency_ms));
-        match p.outcome.as_str() {
-            "ok" => ok.push_str(&marker_ok(x, y)),
-            "fail" => fail.push_str(&marker_fail(x, y)),
-            _ => info.push_str(&marker_info(x, y)),
+        match p.outcome {
+            OpOutcome::Ok => ok.push_str(&marker_ok(x, y)),
+            OpOutcome::Fail => fail.push_str(&marker_fail(x, y)),
+            OpOutcome::Info => info.push_str(&marker_info(x, y)),
         }
     }
     draw_markers(&mut out, &ok, &fail, &info);
@@ -111,7 +112,7 @@ pub(crate) fn throughput(report: &RunReport, version: &str) -> String {
     for p in &points {
         let b = ((p.t_ms as f64 / 1000.0 / BUCKET_S) as usize).min(buckets - 1);
         total[b] += 1;
-        if p.outcome == "ok" {
+        if p.outcome == OpOutcome::Ok {
             ok[b] += 1;
         }
     }

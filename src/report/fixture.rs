@@ -10,7 +10,7 @@ use super::report_dir_name;
 use crate::check::model::{CheckResult, Verdict};
 use crate::fault::FaultRecord;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
 
 /// 2026-11-21T03:15:00Z.
 pub(super) const STARTED: u64 = 1_795_230_900_000;
@@ -103,11 +103,11 @@ pub(super) fn history() -> Vec<OpRecord> {
                     SparkLine::V4_1 => i % 4 == 0,
                 };
                 if timeout {
-                    r.outcome = "info".into();
+                    r.outcome = OpOutcome::Info;
                     r.message = Some("deadline 30s passed; the operation was interrupted".into());
                     30_000.0 + 400.0 * u
                 } else {
-                    r.outcome = "fail".into();
+                    r.outcome = OpOutcome::Fail;
                     let class = match (kind, line) {
                         (OpKind::Write, _) => "TASK_WRITE_FAILED",
                         (_, SparkLine::V3_5) => "CANNOT_READ_FILE_FOOTER",
@@ -130,14 +130,14 @@ pub(super) fn history() -> Vec<OpRecord> {
             };
             r.end_us = r.intended_us + (latency_ms * 1000.0) as u64;
             r.start_us = r.intended_us + 2_000;
-            if r.outcome == "ok" && kind == OpKind::Query {
+            if r.outcome == OpOutcome::Ok && kind == OpKind::Query {
                 r.rows = Some(100);
-                r.verdict = Some("correct".into());
+                r.verdict = Some(OpVerdict::Correct);
                 if line == SparkLine::V4_1 && i == 80 {
-                    r.verdict = Some("wrong".into());
+                    r.verdict = Some(OpVerdict::Wrong);
                     r.verdict_detail = Some(WRONG_DIFF.into());
                 } else if name == "q42" && i % 12 == 3 {
-                    r.verdict = Some("undetermined".into());
+                    r.verdict = Some(OpVerdict::Undetermined);
                     r.verdict_detail = Some("LIMIT 100 cuts through 3 tied rows".into());
                 }
             }
@@ -154,7 +154,7 @@ pub(super) fn history() -> Vec<OpRecord> {
             258.0 + offset_s,
         );
         if line == SparkLine::V4_1 {
-            read_back.outcome = "info".into();
+            read_back.outcome = OpOutcome::Info;
             read_back.message = Some("stream reset: connection lost mid-stream".into());
         }
         read_back.end_us = read_back.intended_us + 3_200_000;
@@ -170,7 +170,7 @@ fn record(op: u64, line: SparkLine, kind: OpKind, name: &str, t_s: f64) -> OpRec
         warmup: t_s < 45.0,
         start_us: intended_us,
         end_us: intended_us,
-        outcome: "ok".into(),
+        outcome: OpOutcome::Ok,
         ..OpRecord::planned(op, kind, line, name, intended_us)
     }
 }
@@ -201,7 +201,10 @@ fn check(
 /// Error classes of non-warm-up operations, per version, as the checkers would count them.
 fn error_classes(history: &[OpRecord]) -> Vec<ErrorClassRow> {
     let mut rows: BTreeMap<(String, String), ErrorClassRow> = BTreeMap::new();
-    for r in history.iter().filter(|r| !r.warmup && r.outcome != "ok") {
+    for r in history
+        .iter()
+        .filter(|r| !r.warmup && r.outcome != OpOutcome::Ok)
+    {
         let class = r
             .error_class
             .clone()
@@ -225,14 +228,14 @@ fn error_classes(history: &[OpRecord]) -> Vec<ErrorClassRow> {
 
 /// The write read-back of a version from its write operations (100 ids each).
 fn writes(history: &[OpRecord], line: SparkLine, error: Option<&str>) -> WriteRow {
-    let of = |outcome: &str| {
+    let of = |outcome: OpOutcome| {
         history
             .iter()
             .filter(|r| r.version == line && r.kind == OpKind::Write && r.outcome == outcome)
             .count() as u64
             * 100
     };
-    let (acknowledged, uncertain) = (of("ok"), of("info"));
+    let (acknowledged, uncertain) = (of(OpOutcome::Ok), of(OpOutcome::Info));
     WriteRow {
         version: line.to_string(),
         acknowledged,
@@ -266,7 +269,9 @@ pub(super) fn report() -> RunReport {
         history
             .iter()
             .filter(|r| {
-                r.version == line && r.outcome == "ok" && r.intended_us / 1000 >= at(OUTAGE.1)
+                r.version == line
+                    && r.outcome == OpOutcome::Ok
+                    && r.intended_us / 1000 >= at(OUTAGE.1)
             })
             .map(|r| (r.start_us / 1000 - at(OUTAGE.1)) as f64 / 1000.0)
             .reduce(f64::min)
@@ -342,13 +347,13 @@ pub(super) fn report() -> RunReport {
             ComponentRow { id: "hms41".into(), version: v41.map(str::to_string), restarts: 0, last_exit: None },
             ComponentRow { id: "connect41".into(), version: v41.map(str::to_string), restarts: 1, last_exit: Some("exit status 1".into()) },
         ],
-        sections: vec![ExtraSection {
+        sections: vec![Section::Legacy(LegacySection {
             id: "compatibility".into(),
             title: "Compatibility: 3.5.7 vs 4.1.0".into(),
             html: "<p>5 of 5 queries return the same answer on both versions.</p><table><thead><tr><th>query</th><th>same answer</th></tr></thead><tbody><tr><td>q3</td><td>yes</td></tr><tr><td>q19</td><td>yes</td></tr></tbody></table>".into(),
             markdown: "5 of 5 queries return the same answer on both versions.\n\n| query | same answer |\n|---|---|\n| q3 | yes |\n| q19 | yes |\n".into(),
             json: serde_json::json!({"same": 5, "of": 5}),
-        }],
+        })],
         notes: vec![
             "Spark 3.5.7 kept failing for 73 s after S3 came back: its S3A connections stayed stuck until their 60 s socket timeout.".into(),
             "Spark 4.1.0 returned one wrong answer for q19 during recovery; the same query was correct before and after.".into(),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::model::ALL_QUERIES;
 use super::{
     chart, esc, seconds_or_never, since_start, span, utc, verdict_word, Matrix, RunReport,
-    RunStatus,
+    RunStatus, Section,
 };
 use crate::check::model::Verdict;
 
@@ -94,9 +94,9 @@ pub fn render(report: &RunReport) -> String {
         let _ = writeln!(
             out,
             r#"<section id="{}" class="extra"><h2>{}</h2>{}</section>"#,
-            anchor("x", &s.id),
-            esc(&s.title),
-            s.html
+            anchor("x", s.id()),
+            esc(&s.title()),
+            section_html(s)
         );
     }
     let sc = &report.scenario;
@@ -115,6 +115,16 @@ pub fn render(report: &RunReport) -> String {
         esc(&report.report_dir)
     );
     out
+}
+
+/// A section's HTML: rendered from its data (every text escaped), or a schema 1 report's
+/// fragment as it was stored.
+fn section_html(s: &Section) -> String {
+    match s {
+        Section::Compat(r) => super::compat::render_html(r),
+        Section::Upgrade(u) => super::upgrade::render_html(u),
+        Section::Legacy(l) => l.html.clone(),
+    }
 }
 
 fn header(out: &mut String, report: &RunReport) {
@@ -173,8 +183,8 @@ fn nav(out: &mut String, report: &RunReport) {
         let _ = write!(
             out,
             r##"<a href="#{}">{}</a>"##,
-            anchor("x", &s.id),
-            esc(&s.title)
+            anchor("x", s.id()),
+            esc(&s.title())
         );
     }
     out.push_str(r##"<a href="#scenario">Scenario</a></nav>"##);

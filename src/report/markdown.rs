@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use super::model::ALL_QUERIES;
-use super::{seconds_or_never, since_start, span, utc, verdict_word, Matrix, RunReport, RunStatus};
+use super::{
+    seconds_or_never, since_start, span, utc, verdict_word, Matrix, RunReport, RunStatus, Section,
+};
 use crate::check::model::{CheckResult, Verdict};
 
 /// The summary.
@@ -52,7 +54,12 @@ pub fn render(report: &RunReport) -> String {
         out.push('\n');
     }
     for s in &report.sections {
-        let _ = writeln!(out, "### {}\n\n{}\n", cell(&s.title), s.markdown.trim_end());
+        let markdown = match s {
+            Section::Compat(r) => super::compat::render_markdown(r),
+            Section::Upgrade(u) => super::upgrade::render_markdown(u),
+            Section::Legacy(l) => l.markdown.clone(),
+        };
+        let _ = writeln!(out, "### {}\n\n{}\n", cell(&s.title()), markdown.trim_end());
     }
     let _ = writeln!(
         out,

@@ -11,9 +11,12 @@
 //! | `junit.xml` | [`junit::render`] | CI test reports: one test case per check and version |
 //!
 //! and the terminal gets [`terminal::render`]. Every text that comes from the run is escaped
-//! for its format; an [`ExtraSection`]'s HTML is the one fragment inserted as is.
+//! for its format; a [`LegacySection`]'s HTML (from a schema 1 report) is the one fragment
+//! inserted as is. The [`Section`]s of compat and upgrade runs are rendered by [`compat`] and
+//! [`upgrade`].
 
 mod chart;
+pub mod compat;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -32,9 +35,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 pub use model::{
-    query_rows_from, timeline_from, wrong_answers_from, ComponentRow, ErrorClassRow, ExtraSection,
-    PhaseSpan, QueryRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, TimelinePoint, WriteRow,
-    WrongAnswer, ALL_QUERIES, REPORT_SCHEMA,
+    query_rows_from, timeline_from, wrong_answers_from, ComponentRow, ErrorClassRow, LegacySection,
+    PhaseSpan, QueryRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, Section, TimelinePoint,
+    WriteRow, WrongAnswer, ALL_QUERIES, REPORT_SCHEMA,
 };
 
 use crate::check::model::{CheckResult, Verdict};

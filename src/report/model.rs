@@ -6,7 +6,7 @@
 //!
 //! | field | JSON type | meaning |
 //! |---|---|---|
-//! | `schema` | integer | [`REPORT_SCHEMA`] (`1`); changed on any incompatible change |
+//! | `schema` | integer | [`REPORT_SCHEMA`] (`2`); changed on any incompatible change |
 //! | `tool_version` | string | the spark-chaos version that wrote the report |
 //! | `scenario` | object | [`ScenarioInfo`]: `name`, `description`, `file`, `kind`, `platform`, `versions`, `text` (the TOML as run) |
 //! | `started_ms`, `ended_ms` | integer | when the run started and ended |
@@ -22,21 +22,24 @@
 //! | `writes` | array | [`WriteRow`]: `version`, `acknowledged`, `uncertain`, `read`, `lost_count`, `duplicated_count`, `error` |
 //! | `timeline` | array | [`TimelinePoint`]: `version`, `t_ms` (ms since `started_ms`), `latency_ms`, `outcome`, `kind`, `name` |
 //! | `components` | array | [`ComponentRow`]: `id`, `version` (`null` for shared components), `restarts`, `last_exit` |
-//! | `sections` | array | [`ExtraSection`]: `id`, `title`, `html`, `markdown`, `json` (compatibility and upgrade findings) |
+//! | `sections` | array | [`Section`], internally tagged by `kind`: `compat` (the compat run's [`CompatReport`] fields), `upgrade` (the [`UpgradeSummary`] fields), or `legacy` (`id`, `title`, `html`, `markdown`, `json`: a section pre-rendered by a schema 1 report) |
 //! | `notes` | array of strings | findings in plain sentences |
 //! | `report_dir` | string | the directory the report was written to |
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::check::model::{CheckResult, Verdict};
+use crate::check::upgrade::UpgradeSummary;
+use crate::compat::model::CompatReport;
 use crate::fault::FaultRecord;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
 
-/// The version of `report.json`'s layout.
-pub const REPORT_SCHEMA: u32 = 1;
+/// The version of `report.json`'s layout. 2: `sections` are data ([`Section`]) rendered by each
+/// renderer; in 1 they were pre-rendered fragments (read as [`Section::Legacy`]).
+pub const REPORT_SCHEMA: u32 = 2;
 
 /// The name of the per-version row of [`QueryRow`]s that totals every query (writes and the
 /// read-back excluded).
@@ -79,8 +82,9 @@ pub struct RunReport {
     pub timeline: Vec<TimelinePoint>,
     /// The environment's components and their restarts.
     pub components: Vec<ComponentRow>,
-    /// Sections rendered by other modules (compatibility, upgrade).
-    pub sections: Vec<ExtraSection>,
+    /// Sections of other kinds of run (compatibility, upgrade), as data.
+    #[serde(deserialize_with = "read_sections")]
+    pub sections: Vec<Section>,
     /// Findings in plain sentences.
     pub notes: Vec<String>,
     /// The directory the report is written to (`reports/s3-outage-20261121T031500Z`).
@@ -251,8 +255,8 @@ pub struct TimelinePoint {
     pub t_ms: u64,
     /// Milliseconds from the intended start to the end.
     pub latency_ms: f64,
-    /// `ok`, `fail` or `info`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: OpOutcome,
     /// Query, write or read-back.
     pub kind: OpKind,
     /// The query's name (`q3`), or `write` / `read-back`.
@@ -272,19 +276,67 @@ pub struct ComponentRow {
     pub last_exit: Option<String>,
 }
 
-/// A section rendered by another module, carried in every format.
+/// A part of the report that only some kinds of run have, as data; every renderer renders it
+/// (HTML and Markdown through [`super::compat`] and [`super::upgrade`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExtraSection {
-    /// An identifier (`compatibility`), used as the HTML anchor.
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Section {
+    /// What a compat run found (`kind = "compat"`).
+    Compat(Box<CompatReport>),
+    /// An upgrade under load: the switches and what the clients saw (`kind = "upgrade"`).
+    Upgrade(Box<UpgradeSummary>),
+    /// A section a schema 1 report carried pre-rendered (`kind = "legacy"`; in schema 1 the
+    /// entry had no `kind`).
+    Legacy(LegacySection),
+}
+
+impl Section {
+    /// An identifier (`compat`, `upgrade`), used as the HTML anchor.
+    pub fn id(&self) -> &str {
+        match self {
+            Section::Compat(_) => "compat",
+            Section::Upgrade(_) => "upgrade",
+            Section::Legacy(l) => &l.id,
+        }
+    }
+
+    /// The section's title.
+    pub fn title(&self) -> String {
+        match self {
+            Section::Compat(r) => super::compat::title(r),
+            Section::Upgrade(u) => super::upgrade::title(u),
+            Section::Legacy(l) => l.title.clone(),
+        }
+    }
+}
+
+/// A section as schema 1 stored it: rendered by its producer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegacySection {
+    /// An identifier, used as the HTML anchor.
     pub id: String,
     /// The section's title.
     pub title: String,
-    /// An HTML fragment, inserted as is: its producer escapes every text it contains.
+    /// An HTML fragment, inserted as is: its producer escaped every text it contains.
     pub html: String,
-    /// The same content as Markdown, for `summary.md`.
+    /// The same content as Markdown.
     pub markdown: String,
-    /// The same content as data, for `report.json`.
+    /// The same content as data.
     pub json: serde_json::Value,
+}
+
+/// Reads `sections`: an entry with a `kind` is a [`Section`]; one without (schema 1) is a
+/// [`LegacySection`].
+fn read_sections<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Section>, D::Error> {
+    use serde::de::Error as _;
+    Vec::<serde_json::Value>::deserialize(d)?
+        .into_iter()
+        .map(|v| match v.get("kind") {
+            Some(_) => Section::deserialize(v),
+            None => LegacySection::deserialize(v).map(Section::Legacy),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(D::Error::custom)
 }
 
 /// One [`TimelinePoint`] per operation (warm-up included: the charts show the whole run),
@@ -296,7 +348,7 @@ pub fn timeline_from(history: &[OpRecord], started_ms: u64) -> Vec<TimelinePoint
             version: r.version.to_string(),
             t_ms: (r.intended_us / 1000).saturating_sub(started_ms),
             latency_ms: r.latency_us() as f64 / 1000.0,
-            outcome: r.outcome.clone(),
+            outcome: r.outcome,
             kind: r.kind,
             name: r.name.clone(),
         })
@@ -346,7 +398,7 @@ type GroupKey<'a> = (SparkLine, OpKind, (String, u64), &'a str);
 pub fn wrong_answers_from(history: &[OpRecord]) -> Vec<WrongAnswer> {
     history
         .iter()
-        .filter(|r| !r.warmup && r.verdict.as_deref() == Some("wrong"))
+        .filter(|r| !r.warmup && r.verdict == Some(OpVerdict::Wrong))
         .map(|r| WrongAnswer {
             version: r.version.to_string(),
             name: r.name.clone(),
@@ -359,16 +411,11 @@ pub fn wrong_answers_from(history: &[OpRecord]) -> Vec<WrongAnswer> {
 fn query_row(line: SparkLine, name: &str, records: &[&OpRecord]) -> QueryRow {
     let mut latencies: Vec<u64> = records.iter().map(|r| r.latency_us()).collect();
     latencies.sort_unstable();
-    let outcome = |o: &str| records.iter().filter(|r| r.outcome == o).count() as u64;
-    let verdict = |v: &str| {
-        records
-            .iter()
-            .filter(|r| r.verdict.as_deref() == Some(v))
-            .count() as u64
-    };
+    let outcome = |o: OpOutcome| records.iter().filter(|r| r.outcome == o).count() as u64;
+    let verdict = |v: OpVerdict| records.iter().filter(|r| r.verdict == Some(v)).count() as u64;
     let count = records.len() as u64;
-    let ok = outcome("ok");
-    let fail = outcome("fail");
+    let ok = outcome(OpOutcome::Ok);
+    let fail = outcome(OpOutcome::Fail);
     QueryRow {
         version: line.to_string(),
         name: name.to_string(),
@@ -380,9 +427,9 @@ fn query_row(line: SparkLine, name: &str, records: &[&OpRecord]) -> QueryRow {
         p95_ms: percentile_ms(&latencies, 0.95),
         p99_ms: percentile_ms(&latencies, 0.99),
         max_ms: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
-        correct: verdict("correct"),
-        wrong: verdict("wrong"),
-        undetermined: verdict("undetermined"),
+        correct: verdict(OpVerdict::Correct),
+        wrong: verdict(OpVerdict::Wrong),
+        undetermined: verdict(OpVerdict::Undetermined),
     }
 }
 
@@ -422,13 +469,13 @@ mod tests {
             intended_us: 1_000_000_000 + op * 1_000_000,
             start_us: 1_000_000_000 + op * 1_000_000,
             end_us: 1_000_000_000 + op * 1_000_000 + latency_ms * 1000,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome"),
             error_class: None,
             sql_state: None,
             message: None,
             rows: None,
             checksum: None,
-            verdict: (kind == OpKind::Query && outcome == "ok").then(|| "correct".into()),
+            verdict: (kind == OpKind::Query && outcome == "ok").then_some(OpVerdict::Correct),
             verdict_detail: None,
             ids: None,
         }
@@ -509,7 +556,7 @@ mod tests {
     #[test]
     fn wrong_answers_and_timeline_come_from_the_history() {
         let mut wrong = rec(7, SparkLine::V4_1, "q19", 120, "ok");
-        wrong.verdict = Some("wrong".into());
+        wrong.verdict = Some(OpVerdict::Wrong);
         wrong.verdict_detail = Some("row 1: expected 3, got 4".into());
         let mut warm_wrong = wrong.clone();
         warm_wrong.warmup = true;
@@ -527,6 +574,6 @@ mod tests {
         assert_eq!(timeline.len(), 3, "warm-up is on the timeline");
         assert_eq!((timeline[0].t_ms, timeline[0].latency_ms), (7_000, 120.0));
         assert_eq!(timeline[2].t_ms, 9_000);
-        assert_eq!(timeline[2].outcome, "fail");
+        assert_eq!(timeline[2].outcome, OpOutcome::Fail);
     }
 }

@@ -312,7 +312,8 @@ fn terminal_colours_and_stays_short() {
 fn json_round_trips() {
     let r = fixture::report();
     let text = json::render(&r);
-    assert!(text.contains("\"schema\": 1"));
+    assert!(text.contains("\"schema\": 2"));
+    assert!(text.contains("\"kind\": \"legacy\""));
     assert!(text.contains("\"state\": \"completed\""));
     assert_eq!(serde_json::from_str::<RunReport>(&text).unwrap(), r);
     let failed = serde_json::to_value(RunStatus::Failed { error: "x".into() }).unwrap();
@@ -351,4 +352,170 @@ fn names_and_formats() {
         .unwrap_err()
         .contains("html, md, json, junit"));
     assert_eq!(esc("a\u{1b}[0m<b>"), "a[0m&lt;b&gt;");
+}
+
+#[test]
+fn schema_1_sections_still_read_and_render_as_before() {
+    // A schema 1 report: sections without a `kind`, pre-rendered.
+    let now = fixture::report();
+    let mut old = serde_json::to_value(&now).unwrap();
+    old["schema"] = 1.into();
+    old["sections"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("kind")
+        .expect("a tagged section");
+    let read: RunReport = serde_json::from_value(old).unwrap();
+    assert!(matches!(read.sections[0], Section::Legacy(_)));
+    assert_eq!(read.sections, now.sections);
+    assert_eq!(markdown::render(&read), markdown::render(&now));
+}
+
+/// A compat report whose statements were compared and classified by the real functions: one
+/// identical, one expected (ANSI mode, confirmed by a re-run), one unexplained.
+fn compat_report() -> crate::compat::CompatReport {
+    use crate::compat::tests::{confirmation, fail, ok_ints, report, statement};
+    use crate::compat::{classify, compare, Class, Confirmation, Observed, StatementReport};
+    let sql = "SELECT CAST('x' AS INT) AS v";
+    let judged = |id: &str, baseline: Observed, target: Observed, mut tried: Vec<Confirmation>| {
+        let difference = compare(&baseline, &target, sql);
+        let class = classify(difference.as_ref(), &tried);
+        // A run keeps result batches only while comparing.
+        let (mut baseline, mut target) = (baseline, target);
+        baseline.batches.clear();
+        target.batches.clear();
+        tried.iter_mut().for_each(|c| c.observed.batches.clear());
+        StatementReport {
+            difference,
+            class,
+            baseline,
+            target,
+            confirmations: tried,
+            ..statement(id, Class::Identical, None)
+        }
+    };
+    let null = || ok_ints("v", &[None]);
+    let rerun = confirmation(&["ansi_default"], &null(), null(), sql);
+    report(vec![
+        judged(
+            "same",
+            ok_ints("v", &[Some(1)]),
+            ok_ints("v", &[Some(1)]),
+            vec![],
+        ),
+        judged(
+            "cast",
+            null(),
+            fail("CAST_INVALID_INPUT", Some("22018")),
+            vec![rerun],
+        ),
+        judged(
+            "odd",
+            ok_ints("v", &[Some(1)]),
+            ok_ints("v", &[Some(2)]),
+            vec![],
+        ),
+    ])
+}
+
+/// An upgrade measured by the real functions on a literal history: two operations in flight
+/// at the cut-over lost, one refused after it, then served by 4.1.0; 40 writes read back.
+fn upgrade_summary() -> crate::check::upgrade::UpgradeSummary {
+    use crate::check::upgrade::tests::{cutover_history, switch_at, NEW, T};
+    use crate::check::upgrade::{measure, timeline_ops, ReadBack, UpgradeSummary};
+    let history = cutover_history();
+    let mut cutover = switch_at("cut-over", T, NEW);
+    cutover.steps = vec!["edges routed to Spark 4.1.0 (open connections reset)".into()];
+    cutover.read_back = Some(ReadBack {
+        version: "4.1.0".into(),
+        acknowledged: 40,
+        read: 40,
+        missing_count: 0,
+        missing: vec![],
+        error: None,
+    });
+    let switches = vec![cutover];
+    let (ops, last_end_ms) = timeline_ops(&history);
+    UpgradeSummary {
+        style: crate::scenario::model::UpgradeStyle::BlueGreen,
+        from: "3.5.7".into(),
+        to: "4.1.0".into(),
+        endpoints: vec!["sc://127.0.0.1:15100".into()],
+        table: Some("default.chaos_upgrade".into()),
+        location: Some("s3a://chaos/upgrade/r1/writes".into()),
+        workload_start_ms: T / 1000 - 60_000,
+        workload_end_ms: T / 1000 + 60_000,
+        measures: measure(&history, &switches, T / 1000 + 60_000),
+        switches,
+        ops,
+        last_end_ms,
+    }
+}
+
+#[test]
+fn compat_and_upgrade_sections_are_data_every_format_renders() {
+    let compat = compat_report();
+    let upgrade = upgrade_summary();
+    let mut r = fixture::report();
+    r.checks.extend(crate::check::compat::checks(&compat));
+    r.checks.extend(crate::check::upgrade::checks(
+        &upgrade.measures,
+        &upgrade.switches,
+        std::time::Duration::from_secs(60),
+        0,
+        true,
+    ));
+    r.sections = vec![
+        Section::Compat(Box::new(compat)),
+        Section::Upgrade(Box::new(upgrade)),
+    ];
+
+    let html = html::render(&r);
+    // The compat fragment breaks lines with HTML's `<br>`, the one void element not closed.
+    parse(
+        &html
+            .strip_prefix("<!DOCTYPE html>\n")
+            .unwrap()
+            .replace("<br>", "<br/>"),
+    );
+    for wanted in [
+        r##"<a href="#x-compat">Compatibility: Spark 3.5.7 vs 4.1.0</a>"##,
+        r#"<section id="x-compat" class="extra"><h2>Compatibility: Spark 3.5.7 vs 4.1.0</h2>"#,
+        "3 statements: <b>1 identical</b>, <b>1 expected</b> (a legacy setting makes the difference vanish), <b>1 unexplained</b>, 0 undetermined",
+        "<h3>Unexplained (1)</h3>",
+        "<h3>Expected by rule (1)</h3>",
+        r#"<section id="x-upgrade" class="extra"><h2>Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)</h2>"#,
+        "<td>cut-over 3.5.7 → 4.1.0</td><td>+60.0s</td><td>≤ 2.0s (≥ 0.8s)</td><td>2.7s</td><td>0.4s</td><td>2 / 1</td><td>1</td><td>3 ops, 3.0s</td><td>40 verified</td><td>0 of 2</td>",
+    ] {
+        assert!(html.contains(wanted), "{wanted} not in the HTML");
+    }
+    assert_eq!(
+        html.matches(r#"r="2.5""#).count(),
+        6,
+        "one dot per query and write on the timeline"
+    );
+
+    let md = markdown::render(&r);
+    for wanted in [
+        "### Compatibility: Spark 3.5.7 vs 4.1.0\n\n## Compatibility: Spark 3.5.7 → 4.1.0",
+        "3 statements: **1 identical**, **1 expected**, **1 unexplained**, 0 undetermined",
+        "| `odd` | ok: 1 | ok: 2 | result: 1 expected rows are missing and 1 unexpected rows are present | none |",
+        "### Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)",
+        "| cut-over 3.5.7 → 4.1.0 | +60.0s | ≤ 2.0s (≥ 0.8s) | 2.7s | 0.4s | 2 / 1 | 1 | 3 ops, 3.0s | 40 verified | 0 of 2 |",
+    ] {
+        assert!(md.contains(wanted), "{wanted} not in:\n{md}");
+    }
+
+    let junit = junit::render(&r);
+    for case in [
+        "compat_unexplained",
+        "upgrade_unavailability",
+        "upgrade_lost_writes",
+    ] {
+        assert!(junit.contains(&format!(r#"name="{case}""#)), "{case}");
+    }
+
+    let json = json::render(&r);
+    assert!(json.contains("\"kind\": \"compat\"") && json.contains("\"kind\": \"upgrade\""));
+    assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
 }

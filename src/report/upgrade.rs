@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::check::upgrade::{client_ops, Switch, SwitchMeasure, UpgradeSummary};
-use crate::report::ExtraSection;
+use crate::check::upgrade::{Switch, SwitchMeasure, UpgradeSummary};
 use crate::scenario::model::UpgradeStyle;
 use crate::text::xml_escape;
-use crate::workload::history::OpRecord;
+use crate::workload::history::OpOutcome;
 
 /// `blue-green` or `in-place`.
 pub fn style_name(style: UpgradeStyle) -> &'static str {
@@ -88,11 +87,11 @@ fn summary_sentence(u: &UpgradeSummary) -> String {
 }
 
 /// The section as HTML (every text escaped).
-pub fn render_html(u: &UpgradeSummary, history: &[OpRecord]) -> String {
+pub fn render_html(u: &UpgradeSummary) -> String {
     let e = xml_escape;
     let mut h = String::new();
     let _ = writeln!(h, "<p>{}</p>", e(&summary_sentence(u)));
-    h.push_str(&timeline_svg(u, history));
+    h.push_str(&timeline_svg(u));
     h.push_str("<table><thead><tr>");
     for head in HEADERS {
         let _ = write!(h, "<th>{}</th>", e(head));
@@ -150,17 +149,15 @@ pub fn render_markdown(u: &UpgradeSummary) -> String {
 
 /// A timeline: one lane per version with each operation at its start (green ok, red fail,
 /// orange info), each switch as a line with its unavailability shaded.
-fn timeline_svg(u: &UpgradeSummary, history: &[OpRecord]) -> String {
+fn timeline_svg(u: &UpgradeSummary) -> String {
     const W: f64 = 760.0;
     const LEFT: f64 = 60.0;
     const RIGHT: f64 = 20.0;
     const LANE: f64 = 34.0;
     const TOP: f64 = 18.0;
     let start = u.workload_start_ms as f64;
-    let end = history
-        .iter()
-        .map(|r| r.end_us / 1000)
-        .max()
+    let end = u
+        .last_end_ms
         .unwrap_or(u.workload_end_ms)
         .max(u.workload_end_ms) as f64;
     let x = |ms: f64| LEFT + (ms - start).max(0.0) / (end - start).max(1.0) * (W - LEFT - RIGHT);
@@ -196,19 +193,16 @@ fn timeline_svg(u: &UpgradeSummary, history: &[OpRecord]) -> String {
             y + 4.0,
             xml_escape(lane)
         );
-        for r in client_ops(history)
-            .into_iter()
-            .filter(|r| r.version.version() == *lane)
-        {
-            let colour = match r.outcome.as_str() {
-                "ok" => "#2e7d32",
-                "fail" => "#c62828",
-                _ => "#ef6c00",
+        for r in u.ops.iter().filter(|r| r.version == *lane) {
+            let colour = match r.outcome {
+                OpOutcome::Ok => "#2e7d32",
+                OpOutcome::Fail => "#c62828",
+                OpOutcome::Info => "#ef6c00",
             };
             let _ = write!(
                 s,
                 "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{colour}\"/>",
-                x((r.start_us / 1000) as f64)
+                x(r.start_ms as f64)
             );
         }
     }
@@ -223,27 +217,22 @@ fn timeline_svg(u: &UpgradeSummary, history: &[OpRecord]) -> String {
     s
 }
 
-/// The report section.
-pub fn section(u: &UpgradeSummary, history: &[OpRecord]) -> ExtraSection {
-    ExtraSection {
-        id: "upgrade".into(),
-        title: format!(
-            "Upgrade: Spark {} → {} ({})",
-            u.from,
-            u.to,
-            style_name(u.style)
-        ),
-        html: render_html(u, history),
-        markdown: render_markdown(u),
-        json: serde_json::to_value(u).unwrap_or_default(),
-    }
+/// The section's title: `Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)`.
+pub fn title(u: &UpgradeSummary) -> String {
+    format!(
+        "Upgrade: Spark {} → {} ({})",
+        u.from,
+        u.to,
+        style_name(u.style)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::upgrade::measure;
     use crate::check::upgrade::tests::{cutover_history, switch_at, NEW, T};
+    use crate::check::upgrade::{measure, timeline_ops};
+    use crate::report::Section;
 
     #[test]
     fn the_section_escapes_and_carries_every_switch() {
@@ -264,20 +253,30 @@ mod tests {
             workload_end_ms: T / 1000 + 60_000,
             switches,
             measures,
+            ops: timeline_ops(&h).0,
+            last_end_ms: timeline_ops(&h).1,
         };
-        let s = section(&u, &h);
-        assert_eq!(s.id, "upgrade");
-        assert_eq!(s.title, "Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)");
-        assert!(s.html.contains("&lt;4.1.0&gt;") && s.html.contains("a &amp; b"));
-        assert!(!s.html.contains("<4.1.0>"));
-        assert!(s.html.contains("<svg") && s.html.contains("<circle"));
-        assert!(
-            s.markdown
-                .contains("| cut-over 3.5.7 → 4.1.0 | +60.0s | ≤ 2.0s (≥ 0.8s) | 2.7s | 0.4s |"),
-            "{}",
-            s.markdown
+        let (html, markdown) = (render_html(&u), render_markdown(&u));
+        assert_eq!(title(&u), "Upgrade: Spark 3.5.7 → 4.1.0 (blue-green)");
+        assert!(html.contains("&lt;4.1.0&gt;") && html.contains("a &amp; b"));
+        assert!(!html.contains("<4.1.0>"));
+        assert!(html.contains("<svg") && html.contains("<circle"));
+        assert_eq!(
+            html.matches("<circle").count(),
+            6,
+            "one per query and write"
         );
-        assert_eq!(s.json["switches"][0]["label"], "cut-over");
-        assert_eq!(s.json["measures"][0]["unavailable_s"], 2.0);
+        assert!(
+            markdown
+                .contains("| cut-over 3.5.7 → 4.1.0 | +60.0s | ≤ 2.0s (≥ 0.8s) | 2.7s | 0.4s |"),
+            "{markdown}"
+        );
+        let section = Section::Upgrade(Box::new(u));
+        assert_eq!(section.id(), "upgrade");
+        let json = serde_json::to_value(&section).unwrap();
+        assert_eq!(json["kind"], "upgrade");
+        assert_eq!(json["switches"][0]["label"], "cut-over");
+        assert_eq!(json["measures"][0]["unavailable_s"], 2.0);
+        assert_eq!(json["ops"].as_array().map(Vec::len), Some(6));
     }
 }

@@ -9,7 +9,7 @@ use crate::report::{
     self, ErrorClassRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, WriteRow,
 };
 use crate::scenario::model::Scenario;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 use crate::workload::load::WriteCheck;
 
 /// Everything a report is built from.
@@ -38,8 +38,8 @@ pub struct Inputs<'a> {
     pub workload: Option<(u64, u64)>,
     /// Checks from outside the checkers (fault schedule, compatibility).
     pub extra_checks: Vec<CheckResult>,
-    /// Sections other modules rendered (compatibility).
-    pub sections: Vec<report::ExtraSection>,
+    /// Sections of compat and upgrade runs, as data.
+    pub sections: Vec<report::Section>,
     /// Findings in sentences.
     pub notes: Vec<String>,
     /// Components and their restarts during the run.
@@ -166,7 +166,10 @@ pub fn findings(history: &[OpRecord], faults: &[FaultRecord]) -> Vec<String> {
             if during.is_empty() {
                 continue;
             }
-            let bad: Vec<&&OpRecord> = during.iter().filter(|r| r.outcome != "ok").collect();
+            let bad: Vec<&&OpRecord> = during
+                .iter()
+                .filter(|r| r.outcome != OpOutcome::Ok)
+                .collect();
             let mut classes: BTreeMap<String, usize> = BTreeMap::new();
             for r in &bad {
                 let c = r

@@ -13,7 +13,7 @@ use super::schedule::Occurrence;
 use crate::fault::inject;
 use crate::fault::ledger::Owner;
 use crate::platform::PlatformRef;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{OpOutcome, OpRecord};
 use crate::workload::load;
 
 /// Operations finished so far, per version: ok, fail, info.
@@ -27,10 +27,10 @@ pub fn counting(tally: Tally) -> load::RecordSink {
 fn count_record(tally: &Tally, r: &OpRecord) {
     let mut t = tally.lock().expect("not poisoned");
     let c = t.entry(r.version.version()).or_default();
-    match r.outcome.as_str() {
-        "ok" => c[0] += 1,
-        "fail" => c[1] += 1,
-        _ => c[2] += 1,
+    match r.outcome {
+        OpOutcome::Ok => c[0] += 1,
+        OpOutcome::Fail => c[1] += 1,
+        OpOutcome::Info => c[2] += 1,
     }
 }
 

@@ -316,7 +316,7 @@ struct Parts {
     workload_span: Option<(u64, u64)>,
     fault_ids: Vec<String>,
     extra_checks: Vec<CheckResult>,
-    sections: Vec<report::ExtraSection>,
+    sections: Vec<report::Section>,
     notes: Vec<String>,
     components: Vec<report::ComponentRow>,
 }
@@ -371,14 +371,10 @@ fn run_compat(
         dir.join("compat.json"),
         serde_json::to_vec_pretty(&json).unwrap_or_default(),
     );
-    parts.sections.push(report::ExtraSection {
-        id: "compat".into(),
-        title: "Compatibility: Spark 3.5.7 vs 4.1.0".into(),
-        html: compat::render_html(&report),
-        markdown: compat::render_markdown(&report),
-        json,
-    });
     parts.extra_checks.extend(compat::checks(&report));
+    parts
+        .sections
+        .push(report::Section::Compat(Box::new(report)));
     phases.add("differential", t0, now_ms());
     Ok(())
 }

@@ -24,6 +24,89 @@ pub enum OpKind {
     ReadBack,
 }
 
+/// How an operation ended (the rule is in `client/mod.rs`). Written `ok`, `fail`, `info`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OpOutcome {
+    /// It succeeded.
+    Ok,
+    /// It definitely failed: the server answered with an error, or the connection was refused
+    /// before anything was sent.
+    Fail,
+    /// Unknown: the deadline passed, or the connection was lost mid-flight (or it never ran).
+    Info,
+}
+
+impl OpOutcome {
+    /// `ok`, `fail` or `info`, as the history writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpOutcome::Ok => "ok",
+            OpOutcome::Fail => "fail",
+            OpOutcome::Info => "info",
+        }
+    }
+
+    /// Whether it succeeded.
+    pub fn is_ok(self) -> bool {
+        self == OpOutcome::Ok
+    }
+}
+
+impl std::fmt::Display for OpOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for OpOutcome {
+    type Err = String;
+
+    /// `ok`, `fail` or `info`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(OpOutcome::Ok),
+            "fail" => Ok(OpOutcome::Fail),
+            "info" => Ok(OpOutcome::Info),
+            _ => Err(format!("unknown outcome `{s}` (accepted: ok, fail, info)")),
+        }
+    }
+}
+
+/// The oracle's verdict on a successful query's answer. Written `correct`, `wrong`,
+/// `undetermined`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OpVerdict {
+    /// The answer is the expected one.
+    Correct,
+    /// The answer differs from the expected one (the record carries the diff).
+    Wrong,
+    /// The oracle could not decide (e.g. which tied rows a LIMIT keeps).
+    Undetermined,
+}
+
+impl OpVerdict {
+    /// `correct`, `wrong` or `undetermined`, as the history writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpVerdict::Correct => "correct",
+            OpVerdict::Wrong => "wrong",
+            OpVerdict::Undetermined => "undetermined",
+        }
+    }
+}
+
+impl std::fmt::Display for OpVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One operation, from invocation to completion.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpRecord {
@@ -46,8 +129,8 @@ pub struct OpRecord {
     pub start_us: u64,
     /// Unix microseconds at which it ended.
     pub end_us: u64,
-    /// `ok`, `fail` or `info`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: OpOutcome,
     /// Spark's error class, for `fail` (and some `info`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_class: Option<String>,
@@ -63,9 +146,9 @@ pub struct OpRecord {
     /// Order-independent result checksum (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
-    /// The oracle's verdict on a successful query: `correct`, `wrong` or `undetermined`.
+    /// The oracle's verdict on a successful query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<String>,
+    pub verdict: Option<OpVerdict>,
     /// The oracle's diff or reason, for `wrong` and `undetermined`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict_detail: Option<String>,
@@ -75,7 +158,8 @@ pub struct OpRecord {
 }
 
 impl OpRecord {
-    /// An operation meant to start at `intended_us`, not yet run: no outcome, no timings.
+    /// An operation meant to start at `intended_us`, not yet run: no timings, and an unknown
+    /// outcome (`info`) until it ends.
     pub fn planned(
         op: u64,
         kind: OpKind,
@@ -93,7 +177,7 @@ impl OpRecord {
             intended_us,
             start_us: 0,
             end_us: 0,
-            outcome: String::new(),
+            outcome: OpOutcome::Info,
             error_class: None,
             sql_state: None,
             message: None,
@@ -168,18 +252,18 @@ impl Stats {
     /// Adds one record.
     pub fn add(&mut self, r: &OpRecord) {
         self.count += 1;
-        match r.outcome.as_str() {
-            "ok" => self.ok += 1,
-            "fail" => self.fail += 1,
-            _ => self.info += 1,
+        match r.outcome {
+            OpOutcome::Ok => self.ok += 1,
+            OpOutcome::Fail => self.fail += 1,
+            OpOutcome::Info => self.info += 1,
         }
-        match r.verdict.as_deref() {
-            Some("correct") => self.correct += 1,
-            Some("wrong") => self.wrong += 1,
-            Some("undetermined") => self.undetermined += 1,
-            _ => {}
+        match r.verdict {
+            Some(OpVerdict::Correct) => self.correct += 1,
+            Some(OpVerdict::Wrong) => self.wrong += 1,
+            Some(OpVerdict::Undetermined) => self.undetermined += 1,
+            None => {}
         }
-        if r.outcome != "ok" {
+        if r.outcome != OpOutcome::Ok {
             let key = r
                 .error_class
                 .clone()
@@ -354,13 +438,13 @@ mod tests {
             intended_us: intended,
             start_us: start,
             end_us: end,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome"),
             error_class: (outcome == "fail").then(|| "TABLE_OR_VIEW_NOT_FOUND".to_string()),
             sql_state: None,
             message: None,
             rows: Some(1),
             checksum: None,
-            verdict: (outcome == "ok").then(|| "correct".to_string()),
+            verdict: (outcome == "ok").then_some(OpVerdict::Correct),
             verdict_detail: None,
             ids: None,
         }
@@ -424,5 +508,56 @@ VERSION  OP           COUNT  OK  FAIL  INFO  P50ms  P95ms  P99ms  MAXms  CORRECT
         assert!(line.contains("\"version\":\"4.1.0\""), "{line}");
         assert!(!line.contains("warmup"), "false warm-up is omitted: {line}");
         assert_eq!(serde_json::from_str::<OpRecord>(&line).unwrap(), r);
+    }
+
+    #[test]
+    fn the_committed_example_history_reads_and_writes_back_byte_for_byte() {
+        let text = include_str!("../../reports/examples/s3-outage/history.jsonl");
+        let mut lines = 0;
+        for line in text.lines() {
+            let r: OpRecord = serde_json::from_str(line).expect("a record");
+            assert_eq!(serde_json::to_string(&r).unwrap(), line);
+            lines += 1;
+        }
+        assert_eq!(lines, 246);
+    }
+
+    #[test]
+    fn outcomes_and_verdicts_are_written_as_before() {
+        let names = |v: serde_json::Value| v.to_string();
+        for (o, name) in [
+            (OpOutcome::Ok, "ok"),
+            (OpOutcome::Fail, "fail"),
+            (OpOutcome::Info, "info"),
+        ] {
+            assert_eq!(
+                names(serde_json::to_value(o).unwrap()),
+                format!("\"{name}\"")
+            );
+            assert_eq!(
+                (o.to_string(), name.parse::<OpOutcome>()),
+                (name.into(), Ok(o))
+            );
+        }
+        for (v, name) in [
+            (OpVerdict::Correct, "correct"),
+            (OpVerdict::Wrong, "wrong"),
+            (OpVerdict::Undetermined, "undetermined"),
+        ] {
+            assert_eq!(
+                names(serde_json::to_value(v).unwrap()),
+                format!("\"{name}\"")
+            );
+            assert_eq!(v.to_string(), name);
+        }
+        let mut r = rec(7, SparkLine::V4_1, "q19", 0, 1, 2, "fail");
+        r.verdict = Some(OpVerdict::Undetermined);
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(
+            line.contains(r#""outcome":"fail""#) && line.contains(r#""verdict":"undetermined""#)
+        );
+        assert_eq!(serde_json::from_str::<OpRecord>(&line).unwrap(), r);
+        assert!(serde_json::from_str::<OpRecord>(&line.replace("\"fail\"", "\"FAIL\"")).is_err());
+        assert!("".parse::<OpOutcome>().is_err());
     }
 }

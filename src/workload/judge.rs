@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 
+use super::history::OpVerdict;
 use super::load::{Judge, Judgement};
 use super::tpcds::{self, Query, TpcdsError};
 use crate::oracle::{self, OrderSpec, Tolerance, Verdict};
@@ -67,15 +68,15 @@ pub fn tpcds_judge(cache: &Cache, scale: f64, queries: &[Query]) -> Result<Judge
 pub fn judgement(v: &Verdict) -> Judgement {
     match v {
         Verdict::Correct => Judgement {
-            verdict: "correct".into(),
+            verdict: OpVerdict::Correct,
             detail: None,
         },
         Verdict::Wrong { diff } => Judgement {
-            verdict: "wrong".into(),
+            verdict: OpVerdict::Wrong,
             detail: Some(diff.render()),
         },
         Verdict::Undetermined { reason } => Judgement {
-            verdict: "undetermined".into(),
+            verdict: OpVerdict::Undetermined,
             detail: Some(reason.clone()),
         },
     }

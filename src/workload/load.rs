@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::history::{OpKind, OpRecord, Summary};
+use super::history::{OpKind, OpOutcome, OpRecord, OpVerdict, Summary};
 use crate::client::{ChecksumOptions, ClientError, Outcome, QueryResult, Session, SessionOptions};
 use crate::versions::SparkLine;
 
@@ -151,8 +151,8 @@ impl std::fmt::Debug for LoadOptions {
 /// The oracle's judgement of a successful query result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
-    /// `correct`, `wrong` or `undetermined`.
-    pub verdict: String,
+    /// The verdict.
+    pub verdict: OpVerdict,
     /// The diff or reason, when not correct.
     pub detail: Option<String>,
 }
@@ -308,19 +308,22 @@ impl Pool {
 }
 
 fn record_error(r: &mut OpRecord, outcome: &Outcome) {
-    r.outcome = outcome.kind().to_string();
     match outcome {
-        Outcome::Ok => {}
+        Outcome::Ok => r.outcome = OpOutcome::Ok,
         Outcome::Fail {
             error_class,
             sql_state,
             message,
         } => {
+            r.outcome = OpOutcome::Fail;
             r.error_class = error_class.clone();
             r.sql_state = sql_state.clone();
             r.message = Some(message.chars().take(500).collect());
         }
-        Outcome::Info { reason } => r.message = Some(reason.chars().take(500).collect()),
+        Outcome::Info { reason } => {
+            r.outcome = OpOutcome::Info;
+            r.message = Some(reason.chars().take(500).collect());
+        }
     }
 }
 
@@ -577,7 +580,7 @@ pub async fn run_with(
                 w.table
             );
             shared.execute(pool, &mut r, &ddl).await;
-            if r.outcome != "ok" {
+            if r.outcome != OpOutcome::Ok {
                 return Err(LoadError::Config(format!(
                     "create the write table {} on Spark {}: {}",
                     w.table,
@@ -722,10 +725,10 @@ impl Shared {
         if self.opts.refresh_before_read_back {
             self.execute(pool, &mut r, &format!("REFRESH TABLE {table}"))
                 .await;
-            if r.outcome != "ok" {
+            if r.outcome != OpOutcome::Ok {
                 let why = format!(
                     "refresh before the read-back failed: {}",
-                    r.message.as_deref().unwrap_or(&r.outcome)
+                    r.message.as_deref().unwrap_or(r.outcome.name())
                 );
                 r.message = Some(why.clone());
                 return (r, Err(why));
@@ -740,7 +743,7 @@ impl Shared {
                 Ok(ids)
             }
             Some(Err(e)) => Err(e),
-            None => Err(r.message.clone().unwrap_or_else(|| r.outcome.clone())),
+            None => Err(r.message.clone().unwrap_or_else(|| r.outcome.to_string())),
         };
         (r, ids)
     }
@@ -807,10 +810,10 @@ pub fn check_writes(history: &[&OpRecord], read: &[u64]) -> WriteCheck {
     let mut uncertain = BTreeSet::new();
     for r in history {
         let Some([a, b]) = r.ids else { continue };
-        let target = match r.outcome.as_str() {
-            "ok" => &mut acked,
-            "info" => &mut uncertain,
-            _ => continue,
+        let target = match r.outcome {
+            OpOutcome::Ok => &mut acked,
+            OpOutcome::Info => &mut uncertain,
+            OpOutcome::Fail => continue,
         };
         target.extend(a..=b);
     }
@@ -893,7 +896,7 @@ mod tests {
             intended_us: 0,
             start_us: 0,
             end_us: 0,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome"),
             error_class: None,
             sql_state: None,
             message: None,

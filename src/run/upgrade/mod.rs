@@ -43,18 +43,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use self::readback::{create_shared_table, final_read_back};
-use self::route::RouteGuard;
 use self::switcher::{run_switches, Acked, Switcher};
 use super::drive::{drive, Harness, Tally};
 use super::{schedule, Parts, Phases, RunError, RunOptions};
-use crate::check::upgrade::{checks, measure, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY};
+use crate::check::upgrade::{
+    checks, measure, timeline_ops, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY,
+};
 use crate::platform::Endpoints;
-use crate::report::upgrade::{section, style_name};
+use crate::report::upgrade::style_name;
+use crate::report::Section;
 use crate::scenario::model::{Scenario, UpgradeSpec, UpgradeStyle};
 use crate::units::now_ms;
 use crate::versions::SparkLine;
 use crate::workload::assemble as wl;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{OpKind, OpOutcome, OpRecord};
 use crate::workload::load::{self, LoadOptions};
 
 /// One switch to make: `to` at `after_warmup`.
@@ -274,6 +276,7 @@ impl UpgradeRun<'_> {
         parts
             .extra_checks
             .extend(checks(&measures, &switches, max, max_lost, writes));
+        let (ops, _) = timeline_ops(&parts.history);
         let summary = UpgradeSummary {
             style: self.spec.style,
             from: self.spec.from.to_string(),
@@ -285,16 +288,19 @@ impl UpgradeRun<'_> {
             workload_end_ms: end_ms,
             switches,
             measures,
+            ops,
+            last_end_ms: last_ms,
         };
-        parts.sections.push(section(&summary, &parts.history));
-        if let Some(e) = summary.switches.iter().find_map(|s| s.error.clone()) {
+        let error = summary.switches.iter().find_map(|s| s.error.clone());
+        let happened = summary.switches.len();
+        parts.sections.push(Section::Upgrade(Box::new(summary)));
+        if let Some(e) = error {
             return Err(RunError::Env(format!("the upgrade did not complete: {e}")));
         }
         let expected = planned(&self.spec).len();
-        if summary.switches.len() < expected && !(self.o.interrupted)() {
+        if happened < expected && !(self.o.interrupted)() {
             return Err(RunError::Env(format!(
-                "{} of {expected} switches happened (the load ended early)",
-                summary.switches.len()
+                "{happened} of {expected} switches happened (the load ended early)"
             )));
         }
         Ok(())
@@ -313,7 +319,7 @@ fn load_options(switcher: &Switcher, tally: Tally, concurrent_writes: bool) -> L
         concurrent_writes,
         on_record: Some(Arc::new(move |r: &OpRecord| {
             count(r);
-            if let (OpKind::Write, "ok", Some(ids)) = (r.kind, r.outcome.as_str(), r.ids) {
+            if let (OpKind::Write, OpOutcome::Ok, Some(ids)) = (r.kind, r.outcome, r.ids) {
                 acks.lock().expect("acks lock").push(Acked {
                     end_us: r.end_us,
                     ids,
@@ -400,12 +406,8 @@ pub(super) fn run_upgrade(
         ),
     );
     run.create_table().map_err(RunError::Env)?;
-    let routes = RouteGuard {
-        platform: o.platform.as_ref(),
-        env,
-        armed: true,
-    };
     let switcher = Arc::new(run.switcher());
+    let routes = switcher.route_guard();
     let driven = run.drive(occurrences, dir, phases, parts, &switcher);
     for e in switcher.release_all() {
         parts

@@ -1,5 +1,5 @@
 //! Routing the cut-over edges to one version's Connect servers through the platform, and
-//! putting them back as planned on every exit path.
+//! putting them back as planned on every exit path. Only `switcher.rs` uses this module.
 
 use crate::platform::{topology, Endpoints, Platform, PlatformError};
 use crate::versions::SparkLine;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::readback::{answered_by, read_back_acked};
-use super::route::route_to;
+use super::route::{route_to, RouteGuard};
 use super::Planned;
 use crate::check::upgrade::Switch;
 use crate::fault::inject;
@@ -70,6 +70,15 @@ impl Switcher {
         Ok(format!(
             "edges routed to Spark {line} (open connections reset)"
         ))
+    }
+
+    /// A guard that restores the planned routes when dropped (or by `restore`).
+    pub(super) fn route_guard(&self) -> RouteGuard<'_> {
+        RouteGuard {
+            platform: self.platform.as_ref(),
+            env: &self.env,
+            armed: true,
+        }
     }
 
     /// Stops `line`'s Connect servers and holds them down (a `stop` fault owned by this run).

@@ -1,16 +1,17 @@
-//! Rendering a compat report (an HTML fragment, Markdown) and turning it into checks (pure).
+//! The compatibility section of the reports: a compat run's findings as an HTML fragment and
+//! as Markdown (pure).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::json;
-
-use super::classify::Class;
-use super::clients::RpcRow;
-use super::differential::StatementReport;
-use super::CompatReport;
-use crate::check::model::{CheckResult, Verdict};
+use crate::compat::model::{CompatReport, StatementReport};
+use crate::compat::{Class, RpcRow};
 use crate::text::xml_escape;
+
+/// The section's title: `Compatibility: Spark 3.5.7 vs 4.1.0`.
+pub fn title(r: &CompatReport) -> String {
+    format!("Compatibility: Spark {} vs {}", r.baseline, r.target)
+}
 
 fn e(s: &str) -> String {
     xml_escape(s)
@@ -656,245 +657,43 @@ pub fn render_markdown(r: &CompatReport) -> String {
     m
 }
 
-/// A run-wide check: `Invalid` when `invalid`, else `Unknown` when `unknown`, else `Valid`;
-/// its reason is the one of `[valid, invalid, unknown]` for that verdict.
-fn check(
-    name: &str,
-    (invalid, unknown): (bool, bool),
-    expected: &str,
-    observed: String,
-    [if_valid, if_invalid, if_unknown]: [String; 3],
-    details: serde_json::Value,
-) -> CheckResult {
-    let (verdict, reason) = if invalid {
-        (Verdict::Invalid, if_invalid)
-    } else if unknown {
-        (Verdict::Unknown, if_unknown)
-    } else {
-        (Verdict::Valid, if_valid)
-    };
-    CheckResult {
-        check: name.into(),
-        version: None,
-        verdict,
-        expected: expected.into(),
-        observed,
-        reason,
-        details,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compat::tests::{report, statement};
 
-/// The report's checks (run-wide, `version` = None):
-///
-/// - `compat_unexplained` (`= 0`): statements whose difference no rule explains, not counting
-///   probes acknowledged as unexplained in `probes.toml` (`expect = "unexplained"`: documented
-///   changes without any legacy setting); those are listed in the details.
-/// - `compat_rules`: every legacy key of the rule table is defined on 4.1.0.
-/// - `coexistence`: each metastore holds exactly its own version's tables; each History Server
-///   lists only applications of its own version.
-/// - `data_compat`: Parquet tables written by either version read back equal by the other.
-/// - `history_matrix`: each History Server lists and loads event logs of both versions.
-/// - `client_matrix`: no RPC fails on a server unless documented.
-pub fn checks(r: &CompatReport) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-
-    let s = &r.summary;
-    let unexplained: Vec<&StatementReport> = r
-        .statements
-        .iter()
-        .filter(|x| x.class == Class::Unexplained)
-        .collect();
-    let (known, new): (Vec<&StatementReport>, Vec<&StatementReport>) = unexplained
-        .iter()
-        .partition(|x| x.expect.as_deref() == Some("unexplained"));
-    let ids = |v: &[&StatementReport]| v.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
-    out.push(check(
-        "compat_unexplained",
-        (
-            !new.is_empty(),
-            r.statements.is_empty() || s.undetermined > 0,
-        ),
-        "= 0",
-        format!(
-            "{} unexplained ({} acknowledged in probes.toml) of {} statements; {} identical, {} expected, {} undetermined",
-            new.len(),
-            known.len(),
-            s.statements,
-            s.identical,
-            s.expected,
-            s.undetermined
-        ),
-        [
-            "every difference between the versions vanished under a confirmed legacy setting".into(),
-            format!("differences no rule explains: {}", ids(&new).join(", ")),
-            if r.statements.is_empty() {
-                "no statement was run".into()
-            } else {
-                format!("{} statements have an unknown outcome", s.undetermined)
-            },
-        ],
-        json!({
-            "unexplained": ids(&new),
-            "acknowledged_unexplained": ids(&known),
-            "undetermined": r.statements.iter().filter(|x| matches!(x.class, Class::Undetermined { .. })).map(|x| x.id.clone()).collect::<Vec<_>>(),
-            "by_rule": s.by_rule,
-        }),
-    ));
-
-    let unverified: Vec<String> = r
-        .rules
-        .iter()
-        .filter(|x| !x.verified)
-        .map(|x| x.rule.id.clone())
-        .collect();
-    let asked = r
-        .rules
-        .iter()
-        .all(|x| x.keys.iter().all(|k| k.defined_on_target.is_some()));
-    out.push(check(
-        "compat_rules",
-        (asked && !unverified.is_empty(), !asked),
-        "every legacy key defined on 4.1.0",
-        format!(
-            "{} of {} rules verified",
-            r.rules.len() - unverified.len(),
-            r.rules.len()
-        ),
-        [
-            "4.1.0 defines every key of the rule table".into(),
-            format!("keys undefined on 4.1.0 in rules {}", unverified.join(", ")),
-            "4.1.0 could not be asked about every key".into(),
-        ],
-        json!({ "unverified": unverified }),
-    ));
-
-    if let Some(c) = &r.coexistence {
-        let violated: Vec<String> = c
-            .isolation
-            .iter()
-            .filter(|i| i.present.is_some() && !i.ok())
-            .map(|i| {
-                format!(
-                    "{} in metastore {} (created by {})",
-                    i.table, i.metastore, i.created_by
-                )
-            })
-            .chain(c.event_logs.iter().flat_map(|l| {
-                l.foreign
-                    .iter()
-                    .map(move |f| format!("{f} listed from {}", l.prefix))
-            }))
-            .collect();
-        let unknown = c.isolation.iter().any(|i| i.present.is_none())
-            || c.isolation.is_empty()
-            || c.event_logs.iter().any(|l| l.listed.is_none());
-        let held = c.isolation.iter().filter(|i| i.ok()).count();
-        out.push(check(
-            "coexistence",
-            (!violated.is_empty(), unknown),
-            "each metastore and event log prefix holds only its own version's objects",
-            format!(
-                "{held} of {} metastore checks hold; {} foreign event logs",
-                c.isolation.len(),
-                c.event_logs.iter().map(|l| l.foreign.len()).sum::<usize>()
+    #[test]
+    fn html_and_markdown_group_statements_and_escape_text() {
+        let r = report(vec![
+            statement("same", Class::Identical, None),
+            statement(
+                "ansi",
+                Class::Expected {
+                    rules: vec!["ansi_default".into()],
+                },
+                None,
             ),
-            [
-                "the versions share only PostgreSQL and MinIO, each in its own database and prefix"
-                    .into(),
-                violated.join("; "),
-                "a metastore or History Server could not be asked".into(),
-            ],
-            json!({ "violations": violated }),
-        ));
+            statement("odd", Class::Unexplained, None),
+        ]);
+        let html = render_html(&r);
+        assert!(!html.contains("<html"));
+        assert!(html.contains("<h3>Unexplained (1)</h3>"));
+        assert!(html.contains("<h3>Expected by rule (1)</h3>"));
+        assert!(html.contains("<h3>Identical (1)</h3>"));
+        assert!(html.contains("ansi_default: ANSI SQL mode is on by default"));
+        assert!(html.contains("&lt;x&gt;"), "SQL is escaped");
+        assert!(html.contains("a &lt;b&gt; &amp; c"));
+        assert!(html.contains("&lt;angle&gt;"));
+        assert!(!html.contains("<x>") && !html.contains("<angle>") && !html.contains("<b> &"));
+        let unexplained_at = html.find("Unexplained (1)").expect("section");
+        let expected_at = html.find("Expected by rule").expect("section");
+        let identical_at = html.find("Identical (1)").expect("section");
+        assert!(unexplained_at < expected_at && expected_at < identical_at);
 
-        let bad: Vec<String> = c
-            .data
-            .iter()
-            .filter(|d| d.status == "mismatch" || d.status == "read_failed")
-            .map(|d| {
-                format!(
-                    "{} written by {} read by {}: {}",
-                    d.kind, d.writer, d.reader, d.status
-                )
-            })
-            .collect();
-        let unwritten = c.data.iter().any(|d| d.status == "write_failed");
-        let ok = c.data.iter().filter(|d| d.status == "ok").count();
-        out.push(check(
-            "data_compat",
-            (!bad.is_empty(), unwritten || c.data.is_empty()),
-            "every table written by one version reads back equal on the other",
-            format!("{ok} of {} tables equal", c.data.len()),
-            [
-                "plain and partitioned Parquet tables read back with equal checksums both ways"
-                    .into(),
-                bad.join("; "),
-                "a table could not be written".into(),
-            ],
-            serde_json::to_value(&c.data).unwrap_or_default(),
-        ));
+        let md = render_markdown(&r);
+        assert!(md.contains("### Unexplained (1)"));
+        assert!(md.contains("#### ansi_default"));
+        assert!(md.contains("| `odd` | ok: NULL | fail [CAST_INVALID_INPUT] (22018) |"));
+        assert!(!md.contains("<html"));
     }
-
-    if let Some(hs) = &r.history {
-        let failed: Vec<String> = hs
-            .matrix
-            .iter()
-            .filter(|c| !c.ok && c.app_id.is_some())
-            .map(|c| format!("History Server {} × log of {}", c.server, c.log))
-            .collect();
-        let missing = hs.matrix.iter().any(|c| c.app_id.is_none()) || hs.matrix.is_empty();
-        out.push(check(
-            "history_matrix",
-            (!failed.is_empty(), missing),
-            "each History Server lists and loads event logs of both versions",
-            format!(
-                "{} of {} cells ok",
-                hs.matrix.iter().filter(|c| c.ok).count(),
-                hs.matrix.len()
-            ),
-            [
-                "both History Servers list and load logs written by both versions".into(),
-                format!("failed: {}", failed.join(", ")),
-                "no finished event log of some version to test with".into(),
-            ],
-            serde_json::to_value(&hs.matrix).unwrap_or_default(),
-        ));
-    }
-
-    if let Some(cm) = &r.clients {
-        let unexpected: Vec<String> = cm
-            .rows
-            .iter()
-            .flat_map(|row| {
-                row.unexpected_failures()
-                    .into_iter()
-                    .map(move |v| format!("{} ({}) on {v}", row.rpc, row.what))
-            })
-            .collect();
-        let differing: Vec<String> = cm
-            .rows
-            .iter()
-            .filter(|r| !r.same())
-            .map(|r| r.rpc.clone())
-            .collect();
-        out.push(check(
-            "client_matrix",
-            (!unexpected.is_empty(), cm.rows.is_empty()),
-            "every RPC works on both servers unless documented",
-            format!(
-                "{} rows, {} differ between versions ({}), {} unexpected failures",
-                cm.rows.len(),
-                differing.len(),
-                differing.join(", "),
-                unexpected.len()
-            ),
-            [
-                "the client works against both servers; differences are the documented ones".into(),
-                unexpected.join("; "),
-                "no RPC was tried".into(),
-            ],
-            serde_json::to_value(&cm.rows).unwrap_or_default(),
-        ));
-    }
-    out
 }
