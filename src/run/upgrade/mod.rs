@@ -164,9 +164,9 @@ impl UpgradeRun<'_> {
         let (o, w) = (self.o, self.workload());
         let (queries, judge) = wl::queries(&o.cache, &w.query_selection(), self.s.data.scale)
             .map_err(RunError::env)?;
-        switcher.route(self.spec.from).map_err(RunError::Env)?;
+        switcher.route(self.spec.from).map_err(RunError::env)?;
         if self.spec.style == UpgradeStyle::InPlace {
-            let held = switcher.hold_down(self.spec.to).map_err(RunError::Env)?;
+            let held = switcher.hold_down(self.spec.to).map_err(RunError::env)?;
             (o.say)(&format!("    {held}"));
         }
         let history_path = dir.join("history.jsonl");

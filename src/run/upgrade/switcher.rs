@@ -25,6 +25,43 @@ const READY_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the new side may take to answer through the edge once routed (and ready).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Why a step of a switch failed (its text goes into the switch's `error` in the report).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SwitchError {
+    /// The platform could not route, or its Connect servers did not reach the state waited for.
+    #[error(transparent)]
+    Platform(#[from] crate::platform::PlatformError),
+    /// Holding or releasing a side (a `stop` fault) failed.
+    #[error("{what}: {source}")]
+    Fault {
+        /// What was attempted (`stop connect@4.1.0:all`, `release f7`).
+        what: String,
+        /// The cause.
+        #[source]
+        source: crate::fault::inject::FaultError,
+    },
+    /// The hold could not be expressed as a fault.
+    #[error("stop {target}: {message}")]
+    Spec {
+        /// The target.
+        target: String,
+        /// What the catalogue said.
+        message: String,
+    },
+    /// The new side did not answer through the edge.
+    #[error("{0}")]
+    Answer(String),
+    /// A blocking step's task died.
+    #[error("{what}: {source}")]
+    Task {
+        /// The step.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
 /// A switch beginning now.
 fn begin(p: Planned) -> Switch {
     Switch {
@@ -64,8 +101,8 @@ pub(super) struct Switcher {
 
 impl Switcher {
     /// Routes the edges to `line` and records it as serving.
-    pub(super) fn route(&self, line: SparkLine) -> Result<String, String> {
-        route_to(self.platform.as_ref(), &self.env, line).map_err(|e| e.to_string())?;
+    pub(super) fn route(&self, line: SparkLine) -> Result<String, SwitchError> {
+        route_to(self.platform.as_ref(), &self.env, line)?;
         *self.serving.lock().expect("serving lock") = line;
         Ok(format!(
             "edges routed to Spark {line} (open connections reset)"
@@ -82,20 +119,28 @@ impl Switcher {
     }
 
     /// Stops `line`'s Connect servers and holds them down (a `stop` fault owned by this run).
-    pub(super) fn hold_down(&self, line: SparkLine) -> Result<String, String> {
+    pub(super) fn hold_down(&self, line: SparkLine) -> Result<String, SwitchError> {
         let target = format!("connect@{}:all", line.version());
-        let spec = crate::fault::catalog::parse("stop", Some(&target), &BTreeMap::new())
-            .map_err(|e| format!("stop {target}: {}", e.message))?;
-        let rec = inject::inject(self.platform.as_ref(), &spec, Some(Owner::me()), None)
-            .map_err(|e| format!("stop {target}: {e}"))?;
+        let spec =
+            crate::fault::catalog::parse("stop", Some(&target), &BTreeMap::new()).map_err(|e| {
+                SwitchError::Spec {
+                    target: target.clone(),
+                    message: e.message,
+                }
+            })?;
+        let rec = inject::inject(self.platform.as_ref(), &spec, Some(Owner::me()), None).map_err(
+            |source| SwitchError::Fault {
+                what: format!("stop {target}"),
+                source,
+            },
+        )?;
         self.holds
             .lock()
             .expect("holds lock")
             .insert(line, rec.id.clone());
         let took = self
             .platform
-            .wait_connect(line, ConnectCondition::Stopped, STOP_TIMEOUT)
-            .map_err(|e| e.to_string())?;
+            .wait_connect(line, ConnectCondition::Stopped, STOP_TIMEOUT)?;
         Ok(format!(
             "stopped and held {target} ({}, down after {:.1}s)",
             rec.id,
@@ -104,22 +149,25 @@ impl Switcher {
     }
 
     /// Releases `line`'s hold: the supervisor starts its Connect servers again.
-    fn release(&self, line: SparkLine) -> Result<String, String> {
+    fn release(&self, line: SparkLine) -> Result<String, SwitchError> {
         let id = self.holds.lock().expect("holds lock").remove(&line);
         let Some(id) = id else {
             return Ok(format!("Spark {line} was not held"));
         };
-        inject::heal(self.platform.as_ref(), &id, "upgrade: released")
-            .map_err(|e| format!("release {id}: {e}"))?;
+        inject::heal(self.platform.as_ref(), &id, "upgrade: released").map_err(|source| {
+            SwitchError::Fault {
+                what: format!("release {id}"),
+                source,
+            }
+        })?;
         Ok(format!("released connect@{line}:all ({id})"))
     }
 
     /// Waits until the supervisor reports `line`'s Connect servers ready.
-    pub(super) fn wait_ready(&self, line: SparkLine) -> Result<String, String> {
+    pub(super) fn wait_ready(&self, line: SparkLine) -> Result<String, SwitchError> {
         let took = self
             .platform
-            .wait_connect(line, ConnectCondition::Ready, READY_TIMEOUT)
-            .map_err(|e| e.to_string())?;
+            .wait_connect(line, ConnectCondition::Ready, READY_TIMEOUT)?;
         Ok(format!(
             "Spark {line}'s Connect server(s) ready for the supervisor after {:.1}s more",
             took.as_secs_f64()
@@ -127,7 +175,7 @@ impl Switcher {
     }
 
     /// Releases every hold and waits for the servers; returns what failed.
-    pub(super) fn release_all(&self) -> Vec<String> {
+    pub(super) fn release_all(&self) -> Vec<SwitchError> {
         let held: Vec<SparkLine> = self
             .holds
             .lock()
@@ -150,7 +198,12 @@ impl Switcher {
     }
 
     /// The steps of moving clients from `from` to `to` in this run's style.
-    fn move_clients(&self, from: SparkLine, to: SparkLine, sw: &mut Switch) -> Result<(), String> {
+    fn move_clients(
+        &self,
+        from: SparkLine,
+        to: SparkLine,
+        sw: &mut Switch,
+    ) -> Result<(), SwitchError> {
         match self.style {
             UpgradeStyle::BlueGreen => {
                 sw.steps.push(self.route(to)?);
@@ -183,7 +236,7 @@ impl Switcher {
         let mut sw = self.clone().moved(p).await;
         if sw.error.is_none() {
             if let Err(e) = self.confirm(&mut sw).await {
-                sw.error = Some(e);
+                sw.error = Some(e.to_string());
             }
         }
         sw
@@ -200,7 +253,7 @@ impl Switcher {
         .await;
         match moved {
             Ok((mut sw, r)) => {
-                sw.error = r.err();
+                sw.error = r.err().map(|e| e.to_string());
                 sw
             }
             Err(e) => {
@@ -213,15 +266,20 @@ impl Switcher {
 
     /// Waits for the new side to answer through the edge (in place: then for the supervisor
     /// to report it ready), and reads back there what was acknowledged before the switch.
-    async fn confirm(self: &Arc<Self>, sw: &mut Switch) -> Result<(), String> {
+    async fn confirm(self: &Arc<Self>, sw: &mut Switch) -> Result<(), SwitchError> {
         let to = sw.to;
-        let session = answered_by(&self.edge, to, self.answer_timeout()).await?;
+        let session = answered_by(&self.edge, to, self.answer_timeout())
+            .await
+            .map_err(SwitchError::Answer)?;
         sw.answered_ms = Some(now_ms());
         if self.style == UpgradeStyle::InPlace {
             let this = self.clone();
             let ready = tokio::task::spawn_blocking(move || this.wait_ready(to))
                 .await
-                .map_err(|e| format!("wait for readiness: {e}"))?;
+                .map_err(|source| SwitchError::Task {
+                    what: "wait for readiness",
+                    source,
+                })?;
             sw.steps.push(ready?);
         }
         if let Some(table) = &self.table {
