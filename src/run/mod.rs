@@ -323,16 +323,16 @@ struct Parts {
 
 /// The compatibility part: every statement on both versions, classified by the rule table;
 /// coexistence, data compatibility, the History Server and client matrices.
-fn run_compat(
-    s: &Scenario,
-    o: &RunOptions,
-    dir: &Path,
-    phases: &mut Phases,
-    parts: &mut Parts,
-    rt: &tokio::runtime::Runtime,
-    endpoints: &Endpoints,
-) -> Result<(), RunError> {
+fn run_compat(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(), RunError> {
     use crate::compat;
+    let Ctx {
+        s,
+        o,
+        dir,
+        endpoints,
+        rt,
+        ..
+    } = *ctx;
     use crate::scenario::model::StatementSet;
     let spec = s
         .compat
@@ -419,12 +419,18 @@ fn run_phases(
     }
 
     let restarts_before = component_restarts(o);
+    let ctx = Ctx {
+        s,
+        o,
+        occurrences,
+        dir,
+        endpoints: &endpoints,
+        rt: &rt,
+    };
     let result = match s.kind {
-        Kind::Chaos => run_workload(s, o, occurrences, dir, phases, parts, &endpoints, &rt),
-        Kind::Compat => run_compat(s, o, dir, phases, parts, &rt, &endpoints),
-        Kind::Upgrade => {
-            upgrade::run_upgrade(s, o, occurrences, dir, phases, parts, &endpoints, &rt)
-        }
+        Kind::Chaos => run_workload(&ctx, phases, parts),
+        Kind::Compat => run_compat(&ctx, phases, parts),
+        Kind::Upgrade => upgrade::run_upgrade(&ctx, phases, parts),
     };
     parts.components = component_rows(o, &restarts_before);
     result
@@ -464,17 +470,26 @@ pub fn load_config(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_workload(
-    s: &Scenario,
-    o: &RunOptions,
-    occurrences: &[schedule::Occurrence],
-    dir: &Path,
-    phases: &mut Phases,
-    parts: &mut Parts,
-    endpoints: &Endpoints,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(), RunError> {
+/// What the workload phase of every kind of run works with.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    s: &'a Scenario,
+    o: &'a RunOptions,
+    occurrences: &'a [schedule::Occurrence],
+    dir: &'a Path,
+    endpoints: &'a Endpoints,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(), RunError> {
+    let Ctx {
+        s,
+        o,
+        occurrences,
+        dir,
+        endpoints,
+        rt,
+    } = *ctx;
     let w = s
         .workload
         .as_ref()

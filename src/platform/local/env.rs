@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::conf;
-use super::plan::{self, plan_file, secrets_file, EnvSettings, Machine, Plan, Secrets};
+use super::plan::{self, plan_file, secrets_file, Machine, Plan, Secrets};
 use super::ports;
 use super::state::{write_json_atomically, EnvState, Phase, StateError, Status};
 use super::supervisor::{self, stop_group};
@@ -96,27 +96,7 @@ pub fn running_state(home: &EnvHome) -> Result<Option<EnvState>, EnvError> {
     }
 }
 
-/// Options of `env up`.
-#[derive(Debug, Clone)]
-pub struct UpOptions {
-    /// The environment's settings.
-    pub settings: EnvSettings,
-    /// Spark settings applied to every line.
-    pub spark_overrides: Vec<(String, String)>,
-    /// Keep a failed start-up running for inspection instead of stopping it.
-    pub keep_failed: bool,
-}
-
-/// What `env up` reports.
-#[derive(Debug, Clone)]
-pub struct UpReport {
-    /// Seconds from starting the supervisor to every component ready.
-    pub ready_after: Duration,
-    /// Seconds spent installing (zero-ish with a warm cache).
-    pub setup_took: Duration,
-    /// Whether the environment was already running.
-    pub already_running: bool,
-}
+pub use crate::platform::{UpReport, UpRequest as UpOptions};
 
 /// Brings an environment up: installs what is missing, plans, starts the supervisor and
 /// waits until every component is ready.

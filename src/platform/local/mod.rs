@@ -176,23 +176,13 @@ impl Platform for LocalPlatform {
         req: &UpRequest,
         progress: &dyn Fn(UpProgress),
     ) -> Result<UpReport, PlatformError> {
-        let opts = env::UpOptions {
-            settings: req.settings.clone(),
-            spark_overrides: req.spark_overrides.clone(),
-            keep_failed: req.keep_failed,
-        };
         let on_state = |st: &EnvState| {
             progress(UpProgress {
                 ready: st.components.iter().filter(|c| c.ready).count(),
                 total: st.components.len(),
             })
         };
-        let r = env::up(&self.home, &self.cache, &opts, &on_state).map_err(env_err)?;
-        Ok(UpReport {
-            ready_after: r.ready_after,
-            setup_took: r.setup_took,
-            already_running: r.already_running,
-        })
+        env::up(&self.home, &self.cache, req, &on_state).map_err(env_err)
     }
 
     fn down(&self, keep_data: bool) -> Result<DownReport, PlatformError> {

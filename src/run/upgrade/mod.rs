@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use self::readback::{create_shared_table, final_read_back};
 use self::switcher::{run_switches, Acked, Switcher};
 use super::drive::{drive, Harness, Tally};
-use super::{schedule, Parts, Phases, RunError, RunOptions};
+use super::{schedule, Ctx, Parts, Phases, RunError, RunOptions};
 use crate::check::upgrade::{
     checks, measure, timeline_ops, Switch, UpgradeSummary, DEFAULT_MAX_UNAVAILABILITY,
 };
@@ -363,17 +363,19 @@ fn write_table(s: &Scenario, env: &Endpoints, dir: &Path) -> Option<(String, Str
 
 /// Runs an upgrade scenario's workload with its switches (provision and data are done by the
 /// caller). Every hold is released and the routes restored on every exit path.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn run_upgrade(
-    s: &Scenario,
-    o: &RunOptions,
-    occurrences: &[schedule::Occurrence],
-    dir: &Path,
+    ctx: &Ctx,
     phases: &mut Phases,
     parts: &mut Parts,
-    env: &Endpoints,
-    rt: &tokio::runtime::Runtime,
 ) -> Result<(), RunError> {
+    let Ctx {
+        s,
+        o,
+        occurrences,
+        dir,
+        endpoints: env,
+        rt,
+    } = *ctx;
     let spec = s
         .upgrade
         .clone()
