@@ -48,6 +48,22 @@ pub struct Harness {
     pub tally: Option<Tally>,
 }
 
+impl Harness {
+    /// The harness of a scenario run: its schedule on the run's platform, and a progress line
+    /// every 10 s from the returned tally (feed it with [`counting`]).
+    pub fn for_run(o: &super::RunOptions, occurrences: &[Occurrence]) -> (Harness, Tally) {
+        let tally = Tally::default();
+        let h = Harness {
+            platform: Some(o.platform.clone()),
+            occurrences: occurrences.to_vec(),
+            interrupted: o.interrupted,
+            say: o.say,
+            tally: Some(tally.clone()),
+        };
+        (h, tally)
+    }
+}
+
 /// What [`drive`] gives back beside the workload's own output.
 pub struct Driven<T> {
     /// The workload future's output.

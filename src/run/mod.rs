@@ -30,7 +30,7 @@ use crate::workload::history::OpRecord;
 use crate::workload::load::{LoadQuery, Target};
 use crate::workload::{assemble as wl, load, tpcds};
 
-use self::drive::{drive, Harness, Tally};
+use self::drive::{drive, Harness};
 
 /// Why a run could not start or could not finish writing its results.
 #[derive(Debug, thiserror::Error)]
@@ -519,14 +519,7 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
         first_fault.unwrap_or(t0_ms + w.duration.get().as_millis() as u64),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let tally = Tally::default();
-    let harness = Harness {
-        platform: Some(o.platform.clone()),
-        occurrences: occurrences.to_vec(),
-        interrupted: o.interrupted,
-        say: o.say,
-        tally: Some(tally.clone()),
-    };
+    let (harness, tally) = Harness::for_run(o, occurrences);
     let opts = load::LoadOptions {
         on_record: Some(drive::counting(tally)),
         concurrent_writes: w.concurrent_writes,

@@ -183,14 +183,7 @@ impl UpgradeRun<'_> {
         );
         let t0_ms = now_ms();
         let stop = Arc::new(AtomicBool::new(false));
-        let tally = Tally::default();
-        let harness = Harness {
-            platform: Some(o.platform.clone()),
-            occurrences: occurrences.to_vec(),
-            interrupted: o.interrupted,
-            say: o.say,
-            tally: Some(tally.clone()),
-        };
+        let (harness, tally) = Harness::for_run(o, occurrences);
         let opts = load_options(switcher, tally, w.concurrent_writes);
         let say = o.say;
         let workload = async {
