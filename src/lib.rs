@@ -14,6 +14,7 @@
 //! - [`cli`]: the `chaos` command line; the only place that prints for people.
 //! - [`logging`]: diagnostic events through `tracing` (`RUST_LOG`, `--log-format`), on stderr.
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod client;
