@@ -14,6 +14,7 @@
 //! Everything is cached under the cache directory; an image's tag carries the hash of its
 //! recipe, so a tag that exists is a finished build (Docker tags only after success).
 pub mod docker;
+pub mod images;
 pub mod pins;
 
 use crate::install::InstallError;
