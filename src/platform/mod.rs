@@ -1,3 +1,3 @@
 //! Platforms bring the components up and down and hand out endpoints.
-pub mod local;
 pub mod kubernetes;
+pub mod local;

@@ -104,13 +104,19 @@ pub const NETBASE: Recipe = Recipe {
 /// `images/spark/`: a Spark distribution on Java 17, user 185.
 pub const SPARK: Recipe = Recipe {
     name: "spark",
-    files: &[("Dockerfile", include_str!("../../../images/spark/Dockerfile"))],
+    files: &[(
+        "Dockerfile",
+        include_str!("../../../images/spark/Dockerfile"),
+    )],
 };
 
 /// `images/chaos/`: the harness binary (fault proxy) with busybox for probes.
 pub const CHAOS: Recipe = Recipe {
     name: "chaos",
-    files: &[("Dockerfile", include_str!("../../../images/chaos/Dockerfile"))],
+    files: &[(
+        "Dockerfile",
+        include_str!("../../../images/chaos/Dockerfile"),
+    )],
 };
 
 /// A build to run: a recipe, the name and version to tag, build arguments, extra files.
@@ -432,7 +438,8 @@ mod tests {
 
     #[test]
     fn mirror_from_deb822_skips_security() {
-        let text = "Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n\n\
+        let text =
+            "Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n\n\
                     Types: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\n";
         assert_eq!(mirror_in(text).as_deref(), Some("http://m.example/debian"));
     }
