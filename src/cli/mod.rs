@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod cluster;
 mod fault;
 mod scenario;
 
@@ -85,6 +86,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: fault::FaultCommand,
+    },
+    /// The kind cluster of the Kubernetes platform: up, down, status.
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
     },
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
@@ -288,6 +295,7 @@ pub fn main() -> ExitCode {
         Command::Sql(a) => sql(&home, &a),
         Command::Datagen(a) => datagen(&home, &cache, &a),
         Command::Load(a) => load(&home, &cache, &a),
+        Command::Cluster { command } => cluster::run(&home, &cache, command),
         Command::Supervise => crate::platform::local::supervisor::run(home.root())
             .map_err(|e| Failure::env(anyhow::anyhow!(e))),
     };

@@ -301,9 +301,18 @@ pub fn ensure(cache: &Cache, b: &Build) -> Result<String, KubeError> {
     }
     let t = steps::begin(&format!("building image {reference}"));
     let mut cmd = Command::new("nice");
-    cmd.args(["-n", "19", "docker", "build", "--network", "host"])
-        .args(["--label", &format!("chaos.recipe={}", b.hash())])
-        .args(["-t", &reference]);
+    // --force-rm: a failed step's container goes too (nothing left behind).
+    cmd.args([
+        "-n",
+        "19",
+        "docker",
+        "build",
+        "--force-rm",
+        "--network",
+        "host",
+    ])
+    .args(["--label", &format!("chaos.recipe={}", b.hash())])
+    .args(["-t", &reference]);
     for tag in &b.also_tag {
         cmd.args(["-t", tag]);
     }

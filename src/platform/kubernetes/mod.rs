@@ -13,6 +13,7 @@
 //!
 //! Everything is cached under the cache directory; an image's tag carries the hash of its
 //! recipe, so a tag that exists is a finished build (Docker tags only after success).
+pub mod cluster;
 pub mod docker;
 pub mod gobuild;
 pub mod images;
