@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod cluster;
 mod env;
 mod fault;
 mod scenario;
@@ -85,6 +86,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: fault::FaultCommand,
+    },
+    /// The kind cluster of the Kubernetes platform: up, down, status.
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
     },
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
@@ -309,6 +316,7 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Sql(a) => env::sql(here()?.as_ref(), &a),
         Command::Datagen(a) => env::datagen(here()?.as_ref(), cache, &a),
         Command::Load(a) => env::load(here()?.as_ref(), cache, &a),
+        Command::Cluster { command } => cluster::run(home, cache, command),
         Command::Supervise => {
             platform::supervise(home).map_err(|e| Failure::env(anyhow::anyhow!(e)))
         }
@@ -321,6 +329,7 @@ fn touches_env(c: &Command) -> bool {
         c,
         Command::Setup(_)
             | Command::Supervise
+            | Command::Cluster { .. }
             | Command::Fault {
                 command: fault::FaultCommand::List
             }

@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod endpoints;
+pub mod kubernetes;
 pub mod local;
 #[cfg(test)]
 pub mod memory;
