@@ -18,3 +18,29 @@ down:
 
 status:
     cargo run --release -- env status
+
+# Run a scenario end to end (default: the main job, the S3 outage).
+run scenario="scenarios/s3-outage.toml":
+    cargo run --release -- run {{scenario}}
+
+# The CI smoke scenario: a healthy system passes it with exit code 0.
+smoke:
+    cargo run --release -- run scenarios/ci-smoke.toml
+
+# Check every shipped scenario file.
+validate:
+    cargo run --release -- validate scenarios/*.toml
+
+# The kind cluster of the Kubernetes platform (built on this machine the first time).
+cluster-up:
+    cargo run --release -- cluster up
+
+cluster-down:
+    cargo run --release -- cluster down
+
+# Install `chaos` into ~/.cargo/bin with completions for bash and its man page.
+install:
+    cargo install --path .
+    mkdir -p ~/.local/share/bash-completion/completions ~/.local/share/man/man1
+    chaos completions bash > ~/.local/share/bash-completion/completions/chaos
+    chaos man > ~/.local/share/man/man1/chaos.1

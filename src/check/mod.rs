@@ -10,6 +10,10 @@
 //! - [`windows`]: `before` / `during` / `after` per version; an operation belongs to the window
 //!   of its intended start; warm-up and read-back operations count in none.
 //! - [`oracle`] (`wrong_answers`): always run; any wrong answer → `Invalid`.
+//! - [`steady`] (`steady_state`): always run for a version some fault affected: did the
+//!   baseline keep up with its load? When it measurably did not, that version's fault checks
+//!   are `Unknown` with the reason ([`steady::gate`]): a fault cannot be judged on a system
+//!   already saturated before it.
 //! - [`availability`] (`availability_before|during|after`), [`latency`] (`latency_p99`),
 //!   [`recovery`] (`recovery_within`, with `baseline_band`), [`writes`] (`lost_writes`,
 //!   `duplicated_writes`): run when the threshold is present.
@@ -17,7 +21,7 @@
 //!
 //! Run-wide rules applied here:
 //!
-//! - Results are ordered by check — `wrong_answers` first, then the [`Thresholds`] field order
+//! - Results are ordered by check — `wrong_answers`, `steady_state`, then the [`Thresholds`] field order
 //!   (`availability_before`, `availability_during`, `availability_after`, `latency_p99`,
 //!   `recovery_within`, `lost_writes`, `duplicated_writes`) — then by version (sorted).
 //! - A checker that panics or returns an error yields `Unknown` (reason says why), never `Valid`.
@@ -33,6 +37,7 @@ pub mod latency;
 pub mod model;
 pub mod oracle;
 pub mod recovery;
+pub mod steady;
 pub mod upgrade;
 pub mod util;
 pub mod windows;
@@ -104,6 +109,11 @@ fn checkers(t: &Thresholds) -> Vec<(String, String, CheckFn<'_>)> {
         oracle::expected(),
         Box::new(oracle::check),
     )];
+    list.push((
+        steady::NAME.into(),
+        steady::expected(),
+        Box::new(steady::check),
+    ));
     let windows = [
         (Window::Before, t.availability_before),
         (Window::During, t.availability_during),
@@ -173,6 +183,9 @@ pub fn run_checks(input: &CheckInput, thresholds: &Thresholds) -> CheckReport {
             if is_control(&input, v) && FAULT_CHECKS.contains(&name.as_str()) {
                 continue;
             }
+            if name == steady::NAME && !input.faults.iter().any(|f| f.affects(v)) {
+                continue;
+            }
             let result = match &ctx {
                 Ok(ctx) => guarded(&name, v, &expected, || run(ctx, v)),
                 Err(e) => unknown(&name, v, &expected, e.clone()),
@@ -180,6 +193,7 @@ pub fn run_checks(input: &CheckInput, thresholds: &Thresholds) -> CheckReport {
             results.push(result);
         }
     }
+    results = steady::gate(results, &FAULT_CHECKS);
     if input.interrupted {
         results = results.into_iter().map(interrupt).collect();
     }

@@ -220,7 +220,7 @@ fn clean_run_with_a_fault_is_valid() {
         r.results
     );
     assert_eq!(r.verdict, Verdict::Valid);
-    assert_eq!(r.results.len(), 8 * 2);
+    assert_eq!(r.results.len(), 9 * 2);
     let during = result(&r, "availability_during", V35);
     assert_eq!(during.observed, "0.0 (0/60 ok)");
     assert_eq!(r.recoveries.len(), 2);
@@ -238,6 +238,7 @@ fn results_are_ordered_by_check_then_version() {
         .collect();
     let checks = [
         "wrong_answers",
+        "steady_state",
         "availability_before",
         "availability_during",
         "availability_after",
@@ -870,4 +871,115 @@ fn helpers_round_down_and_cut_on_character_boundaries() {
     assert_eq!(percentile(&(1..=100).collect::<Vec<_>>(), 0.5), Some(50));
     assert_eq!(truncate_chars("ééé", 2), "éé…");
     assert_eq!(truncate_chars("ab", 2), "ab");
+}
+
+// ---- steady state ------------------------------------------------------------------------
+
+/// `op` with its actual start `lag_ms` after the intended one (queued behind a session).
+fn lagged(v: &str, s: f64, lag_ms: u64, service_ms: u64) -> OpRecord {
+    let mut o = op(v, s, service_ms, "ok");
+    o.start_us += lag_ms * 1000;
+    o.end_us = o.start_us + service_ms * 1000;
+    o
+}
+
+fn with_fault_at_200(ops: Vec<OpRecord>) -> Run {
+    Run::new(&[V35], 400.0)
+        .ops(ops)
+        .fault(fault("f1", &[V35], 200.0, Some(230.0)))
+}
+
+#[test]
+fn steady_state_holds_on_a_flat_baseline_and_gates_nothing() {
+    let r = clean_fault_run().check(&full());
+    let s = result(&r, "steady_state", V35);
+    assert_eq!(s.verdict, Verdict::Valid, "{s:?}");
+    assert_eq!(s.details["held"], serde_json::json!(true));
+    assert_eq!(s.details["ops"], serde_json::json!(170));
+    assert_eq!(s.observed, "100% started, lag 0ms, latency 200ms → 200ms");
+}
+
+#[test]
+fn a_growing_backlog_breaks_the_steady_state_and_the_fault_checks_become_unknown() {
+    // Every op waits 2 s longer than the one before: by 200 s they start minutes late.
+    let ops = (30..400u64)
+        .map(|s| lagged(V35, s as f64, (s - 30) * 2000, 500))
+        .collect();
+    let r = with_fault_at_200(ops).check(&full());
+    let s = result(&r, "steady_state", V35);
+    assert_eq!(s.verdict, Verdict::Unknown);
+    assert_eq!(s.details["held"], serde_json::json!(false));
+    assert!(s.reason.contains("backlog"), "{}", s.reason);
+    assert!(s.reason.contains("achieved rate"), "{}", s.reason);
+    for check in [
+        "availability_during",
+        "availability_after",
+        "recovery_within",
+    ] {
+        let c = result(&r, check, V35);
+        assert_eq!(c.verdict, Verdict::Unknown, "{check}: {c:?}");
+        assert!(
+            c.reason.starts_with("not judged (the steady state"),
+            "{}",
+            c.reason
+        );
+    }
+    // Checks that do not judge the fault keep their verdicts.
+    assert_eq!(result(&r, "wrong_answers", V35).verdict, Verdict::Valid);
+    assert_ne!(r.verdict, Verdict::Valid);
+}
+
+#[test]
+fn rising_latency_without_queueing_breaks_the_steady_state() {
+    // Service time grows from 0.2 s to ~17 s over the baseline; starts stay on time.
+    let ops = (30..400u64)
+        .map(|s| lagged(V35, s as f64, 0, 200 + s.saturating_sub(30) * 100))
+        .collect();
+    let r = with_fault_at_200(ops).check(&full());
+    let s = result(&r, "steady_state", V35);
+    assert_eq!(s.details["held"], serde_json::json!(false), "{s:?}");
+    assert!(s.reason.contains("rose from"), "{}", s.reason);
+    assert!(!s.reason.contains("backlog"), "{}", s.reason);
+}
+
+#[test]
+fn short_queueing_behind_a_session_is_not_a_backlog() {
+    // Each op waits one service time (3 s) for a session: ordinary, steady.
+    let ops = (30..400u64)
+        .map(|s| lagged(V35, s as f64, 3000, 3000))
+        .collect();
+    let r = with_fault_at_200(ops).check(&full());
+    assert_eq!(result(&r, "steady_state", V35).verdict, Verdict::Valid);
+}
+
+#[test]
+fn too_few_baseline_operations_leave_the_steady_state_undecided_but_gate_nothing() {
+    // Three ops before the fault; then a clean run.
+    let ops = [40u64, 80, 120]
+        .into_iter()
+        .chain(230..400)
+        .map(|s| lagged(V35, s as f64, 0, 200))
+        .collect();
+    let r = with_fault_at_200(ops).check(&full());
+    let s = result(&r, "steady_state", V35);
+    assert_eq!(s.verdict, Verdict::Unknown);
+    assert_eq!(s.details["held"], serde_json::Value::Null);
+    assert!(s.reason.contains("lengthen the baseline"), "{}", s.reason);
+    assert_eq!(result(&r, "recovery_within", V35).verdict, Verdict::Valid);
+}
+
+#[test]
+fn no_steady_state_check_without_a_fault_for_the_version() {
+    let r = Run::new(&[V35, V41], 300.0)
+        .ops(timeline(V35, 300, |_| (200, "ok")))
+        .ops(timeline(V41, 300, |_| (200, "ok")))
+        .fault(fault("f1", &[V41], 100.0, Some(130.0)))
+        .check(&full());
+    let steady: Vec<_> = r
+        .results
+        .iter()
+        .filter(|c| c.check == "steady_state")
+        .map(|c| c.version.clone().unwrap())
+        .collect();
+    assert_eq!(steady, [V41]);
 }

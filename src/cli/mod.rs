@@ -19,9 +19,30 @@ use crate::versions::SparkLine;
 
 pub use crate::interrupt::interrupted;
 
+/// Examples and exit codes, shown by `chaos --help` and in the man page.
+const LONG_HELP: &str = "\
+Examples:
+  chaos run scenarios/s3-outage.toml          the S3-outage scenario on both versions (local)
+  chaos run scenarios/ci-smoke.toml --reports out   the CI smoke scenario, reports under out/
+  chaos validate scenarios/*.toml             check scenario files (file:line:column: field)
+  chaos env up && chaos env status            bring the environment up and look at it
+  chaos fault inject s3-outage --for 30s      a fault by hand; Ctrl-C heals it at once
+  chaos cluster up                            a kind cluster built on this machine
+  chaos completions bash > ~/.local/share/bash-completion/completions/chaos
+
+Exit codes:
+  0    OK             everything asked for worked (run: every check valid)
+  1    CHECK_INVALID  a check found the system misbehaving
+  2    USAGE          bad command line
+  3    CHECK_UNKNOWN  a verdict could not be reached (none invalid)
+  4    INVALID_INPUT  a scenario or configuration value is invalid
+  5    ENVIRONMENT    installing, starting, reaching or stopping the environment failed
+  6    OUTPUT         the run finished but its reports could not be written
+  130  INTERRUPTED    interrupted (Ctrl-C); faults healed, partial results written";
+
 /// Chaos, load and upgrade testing for Apache Spark 3.5.7 and 4.1.0 side by side.
 #[derive(Debug, Parser)]
-#[command(name = "chaos", version, about, long_about = None)]
+#[command(name = "chaos", version, about, long_about = None, after_long_help = LONG_HELP)]
 pub struct Cli {
     /// The environment's home: state, configuration, data and logs [default: .chaos/env]
     #[arg(long, global = true, env = "CHAOS_HOME")]
@@ -93,6 +114,14 @@ pub enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `chaos man > chaos.1; man ./chaos.1`.
+    Man,
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
     Supervise,
@@ -317,6 +346,17 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Datagen(a) => env::datagen(here()?.as_ref(), cache, &a),
         Command::Load(a) => env::load(here()?.as_ref(), cache, &a),
         Command::Cluster { command } => cluster::run(home, cache, command),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "chaos", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::env(anyhow::anyhow!("writing the man page: {e}")))
+        }
         Command::Supervise => {
             platform::supervise(home).map_err(|e| Failure::env(anyhow::anyhow!(e)))
         }
@@ -329,6 +369,11 @@ fn touches_env(c: &Command) -> bool {
         c,
         Command::Setup(_)
             | Command::Supervise
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Validate { .. }
+            | Command::List { .. }
+            | Command::Schema
             | Command::Cluster { .. }
             | Command::Fault {
                 command: fault::FaultCommand::List
@@ -389,5 +434,61 @@ fn lines_or_all(v: &[SparkLine]) -> Vec<SparkLine> {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn long_help_lists_every_exit_code_constant() {
+        let help = Cli::command().render_long_help().to_string();
+        for (code, name) in [
+            (crate::exit::OK, "OK"),
+            (crate::exit::CHECK_INVALID, "CHECK_INVALID"),
+            (crate::exit::USAGE, "USAGE"),
+            (crate::exit::CHECK_UNKNOWN, "CHECK_UNKNOWN"),
+            (crate::exit::INVALID_INPUT, "INVALID_INPUT"),
+            (crate::exit::ENVIRONMENT, "ENVIRONMENT"),
+            (crate::exit::OUTPUT, "OUTPUT"),
+            (crate::exit::INTERRUPTED, "INTERRUPTED"),
+        ] {
+            let line = format!("{code:<4} {name}");
+            assert!(
+                help.contains(&line),
+                "`{line}` missing from --help:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn completions_and_man_page_name_the_subcommands() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "chaos", &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for sub in ["run", "validate", "cluster", "completions"] {
+                assert!(text.contains(sub), "{shell:?} completion lacks {sub}");
+            }
+        }
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut man)
+            .unwrap();
+        let man = String::from_utf8(man).unwrap();
+        assert!(man.starts_with(".ie") || man.contains(".TH chaos"), "{man}");
+        assert!(man.contains("CHECK_UNKNOWN"));
     }
 }

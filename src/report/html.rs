@@ -161,6 +161,13 @@ fn header(out: &mut String, report: &RunReport) {
             );
         }
     }
+    for warning in super::unsteady(report) {
+        let _ = writeln!(
+            out,
+            r#"<div class="banner interrupted"><b>Steady state did not hold.</b> {}</div>"#,
+            esc(&warning)
+        );
+    }
 }
 
 fn nav(out: &mut String, report: &RunReport) {

@@ -41,6 +41,9 @@ pub fn render(report: &RunReport) -> String {
         }
     }
 
+    for warning in super::unsteady(report) {
+        let _ = writeln!(out, "> **Steady state did not hold**: {}\n", cell(&warning));
+    }
     verdicts(&mut out, report);
     faults(&mut out, report);
     recoveries(&mut out, report);

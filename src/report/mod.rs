@@ -165,6 +165,26 @@ pub(crate) fn seconds_or_never(s: Option<f64>) -> String {
     s.map_or_else(|| "never".to_string(), |s| format!("{s:.1} s"))
 }
 
+/// Per version whose steady state measurably did not hold before its faults: the sentence
+/// shown at the top of every human report (the fault checks of that version are unknown).
+pub(crate) fn unsteady(report: &RunReport) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| crate::check::steady::broken(c))
+        .map(|c| {
+            let v = c.version.as_deref().unwrap_or("?");
+            let why = c
+                .reason
+                .strip_prefix("the steady state did not hold before the fault: ")
+                .unwrap_or(&c.reason);
+            format!(
+                "Spark {v} was not in a steady state before the fault ({why}), so its fault checks are unknown: lower the load or lengthen the warm-up."
+            )
+        })
+        .collect()
+}
+
 /// The verdict as shown in tables: `valid`, `unknown`, `INVALID`.
 pub(crate) fn verdict_word(v: Verdict) -> &'static str {
     match v {

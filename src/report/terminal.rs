@@ -43,6 +43,14 @@ pub fn render(report: &RunReport, color: bool) -> String {
     if let RunStatus::Failed { error } = &report.status {
         let _ = writeln!(out, "  error: {}", clip(&plain(error)));
     }
+    for warning in super::unsteady(report) {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            paint(Verdict::Unknown, "steady state did not hold"),
+            clip(&plain(&warning))
+        );
+    }
 
     let matrix = Matrix::of(report);
     if matrix.rows.is_empty() {

@@ -67,14 +67,9 @@ pub fn build(i: Inputs<'_>) -> RunReport {
                     fault_id: r.fault.clone(),
                     version: r.version.clone(),
                     heal_ms: r.healed_ms?,
-                    first_ok_s: r
-                        .first_ok_ms
-                        .zip(r.measured_from_ms)
-                        .map(|(a, b)| a.saturating_sub(b) as f64 / 1000.0),
-                    p99_back_s: r
-                        .back_in_band_ms
-                        .zip(r.measured_from_ms)
-                        .map(|(a, b)| a.saturating_sub(b) as f64 / 1000.0),
+                    // Both are already delays after the heal (ms), not instants.
+                    first_ok_s: r.first_ok_ms.map(|d| d as f64 / 1000.0),
+                    p99_back_s: r.back_in_band_ms.map(|d| d as f64 / 1000.0),
                     verdict: r.verdict.unwrap_or(Verdict::Unknown),
                 })
             })

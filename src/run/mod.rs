@@ -7,6 +7,8 @@
 
 pub mod assemble;
 pub mod drive;
+#[cfg(test)]
+mod path_tests;
 pub mod schedule;
 #[cfg(test)]
 mod seam_tests;
