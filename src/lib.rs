@@ -32,6 +32,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod suite;
 pub mod text;
 pub mod units;
 pub mod versions;

@@ -11,6 +11,7 @@ mod cluster;
 mod env;
 mod fault;
 mod scenario;
+mod suite;
 
 use crate::exit;
 use crate::paths::{Cache, EnvHome};
@@ -24,6 +25,8 @@ const LONG_HELP: &str = "\
 Examples:
   chaos run scenarios/s3-outage.toml          the S3-outage scenario on both versions (local)
   chaos run scenarios/ci-smoke.toml --reports out   the CI smoke scenario, reports under out/
+  chaos suite suites/nightly.toml             the nightly suite on one environment
+  chaos suite suites/nightly.toml --resume reports/suite-nightly-<time>   finish an interrupted one
   chaos validate scenarios/*.toml             check scenario files (file:line:column: field)
   chaos env up && chaos env status            bring the environment up and look at it
   chaos fault inject s3-outage --for 30s      a fault by hand; Ctrl-C heals it at once
@@ -69,6 +72,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario end to end and write its reports (the main job).
     Run(scenario::RunArgs),
+    /// Run a suite of scenarios on one environment and write the acceptance report
+    /// (accept / reject / undecided).
+    Suite(suite::SuiteArgs),
     /// Check scenario files; every mistake is reported with file, line, column and field.
     Validate {
         /// Scenario files.
@@ -81,8 +87,13 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
-    /// Print the JSON Schema of scenario files (for editors).
-    Schema,
+    /// Print the JSON Schema of scenario (default) or suite files, for editors; the same
+    /// schemas are in schemas/.
+    Schema {
+        /// Which format.
+        #[arg(value_enum, default_value = "scenario")]
+        of: scenario::SchemaOf,
+    },
     /// Compare Spark 3.5.7 and 4.1.0 on the running environment: every statement's outcome,
     /// result and plan, differences classified by the migration-guide rule table.
     Compat(scenario::CompatArgs),
@@ -329,9 +340,10 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Setup(a) => env::setup(cache, &a),
         Command::Fault { command } => fault::run(here()?, command),
         Command::Run(a) => scenario::run_cmd(home, cache, &a),
+        Command::Suite(a) => suite::run(home, cache, &a),
         Command::Validate { files } => scenario::validate(&files),
         Command::List { dir } => scenario::list(&dir),
-        Command::Schema => scenario::schema(),
+        Command::Schema { of } => scenario::schema(of),
         Command::Compat(a) => scenario::compat_cmd(here()?.as_ref(), cache, &a),
         Command::Env { command } => match command {
             EnvCommand::Up(a) => {
@@ -373,7 +385,7 @@ fn touches_env(c: &Command) -> bool {
             | Command::Man
             | Command::Validate { .. }
             | Command::List { .. }
-            | Command::Schema
+            | Command::Schema { .. }
             | Command::Cluster { .. }
             | Command::Fault {
                 command: fault::FaultCommand::List

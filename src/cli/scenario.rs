@@ -128,9 +128,22 @@ pub fn list(dir: &Path) -> Result<(), Failure> {
 }
 
 /// `chaos schema`.
-pub fn schema() -> Result<(), Failure> {
-    print!("{}", crate::scenario::schema_json());
+pub fn schema(of: SchemaOf) -> Result<(), Failure> {
+    match of {
+        SchemaOf::Scenario => print!("{}", crate::scenario::schema_json()),
+        SchemaOf::Suite => print!("{}", crate::suite::schema_json()),
+    }
     Ok(())
+}
+
+/// Which file format's JSON Schema `chaos schema` prints.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// Scenario files (`scenarios/*.toml`).
+    #[default]
+    Scenario,
+    /// Suite files (`suites/*.toml`).
+    Suite,
 }
 
 /// Options of `compat`.

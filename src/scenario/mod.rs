@@ -14,12 +14,12 @@
 //! rules a schema cannot say (`rules.rs`: formats, the fault catalogue, cross-field rules — all
 //! errors). Pure: nothing here touches anything but the files it is asked to read.
 
-mod doc;
+pub(crate) mod doc;
 pub mod error;
 pub mod faults;
 pub mod model;
 mod rules;
-mod shape;
+pub(crate) mod shape;
 #[cfg(test)]
 mod tests;
 
