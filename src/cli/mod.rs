@@ -48,6 +48,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario end to end and write its reports (the main job).
     Run(scenario::RunArgs),
+    /// Build every report file of an earlier run again from its history.jsonl, faults.jsonl
+    /// and report.json (byte for byte what the run wrote when nothing changed), optionally
+    /// re-judged with another scenario file's checks. Exit code: the verdict's, as `run`.
+    Report(scenario::ReportArgs),
     /// Check scenario files; every mistake is reported with file, line, column and field.
     Validate {
         /// Scenario files.
@@ -300,6 +304,7 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Setup(a) => env::setup(cache, &a),
         Command::Fault { command } => fault::run(here()?, command),
         Command::Run(a) => scenario::run_cmd(home, cache, &a),
+        Command::Report(a) => scenario::report_cmd(&a),
         Command::Validate { files } => scenario::validate(&files),
         Command::List { dir } => scenario::list(&dir),
         Command::Schema => scenario::schema(),
@@ -328,6 +333,7 @@ fn touches_env(c: &Command) -> bool {
     !matches!(
         c,
         Command::Setup(_)
+            | Command::Report(_)
             | Command::Supervise
             | Command::Cluster { .. }
             | Command::Fault {

@@ -7,6 +7,7 @@
 
 pub mod assemble;
 pub mod drive;
+pub mod rerender;
 pub mod schedule;
 #[cfg(test)]
 mod seam_tests;
