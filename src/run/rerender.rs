@@ -38,6 +38,10 @@ pub enum RerenderError {
         /// What is wrong with it.
         message: String,
     },
+    /// A line of `history.jsonl` or `faults.jsonl` is not a record (the message names the
+    /// file and the line).
+    #[error("{0}")]
+    Line(String),
     /// A report file could not be written.
     #[error("write {}: {source}", path.display())]
     Output {
@@ -53,7 +57,7 @@ impl RerenderError {
     /// The documented exit code: 4 for a bad run directory or scenario, 6 for a failed write.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RerenderError::Input { .. } => exit::INVALID_INPUT,
+            RerenderError::Input { .. } | RerenderError::Line(_) => exit::INVALID_INPUT,
             RerenderError::Output { .. } => exit::OUTPUT,
         }
     }
@@ -125,12 +129,10 @@ pub fn rerender(dir: &Path, o: &RerenderOptions) -> Result<Rerendered, RerenderE
         scenario.checks = other.checks;
     }
     let history_path = dir.join("history.jsonl");
-    let history =
-        super::read_ops(&history_path).map_err(|e| RerenderError::input(&history_path, e))?;
+    let history = super::read_ops(&history_path).map_err(RerenderError::Line)?;
     let faults_path = dir.join("faults.jsonl");
     let mut faults: Vec<FaultRecord> = Vec::new();
-    super::read_jsonl(&faults_path, |f| faults.push(f))
-        .map_err(|e| RerenderError::input(&faults_path, e))?;
+    super::read_jsonl(&faults_path, |f| faults.push(f)).map_err(RerenderError::Line)?;
 
     let workload = old.workload.or_else(|| span_from_phases(&old.phases));
     let extra_checks: Vec<CheckResult> = old
@@ -456,10 +458,8 @@ mod tests {
             .expect("an error");
         assert_eq!(e.exit_code(), exit::INVALID_INPUT);
         let lines = text.lines().count();
-        assert!(
-            e.to_string().contains(&format!("history.jsonl:{lines}: ")),
-            "{e}"
-        );
+        let expected = format!("{}:{lines}: expected value", history.display());
+        assert!(e.to_string().starts_with(&expected), "{e}");
         std::fs::write(tmp.path().join("report.json"), "{}").expect("written");
         let e = rerender(tmp.path(), &RerenderOptions::default())
             .err()
