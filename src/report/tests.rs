@@ -529,7 +529,11 @@ fn throughput_from_its_rows_draws_what_the_full_timeline_drew() {
     let mut legacy = r.clone();
     legacy.throughput.clear();
     for v in r.versions() {
-        assert_eq!(chart::throughput(&r, &v), chart::throughput(&legacy, &v), "{v}");
+        assert_eq!(
+            chart::throughput(&r, &v),
+            chart::throughput(&legacy, &v),
+            "{v}"
+        );
     }
     assert_eq!(html::render(&r), html::render(&legacy));
 }
