@@ -8,15 +8,15 @@ use super::util::duration_ms;
 use super::windows::{counts, Tally, VersionWindows, Window};
 use super::CheckInput;
 use crate::fault::FaultRecord;
-use crate::workload::history::OpRecord;
+use crate::workload::history::Op;
 
 /// One version's view of the run.
 #[derive(Debug, Clone)]
 pub struct VersionView<'a> {
     /// Every operation of the version (warm-up and read-back included), in history order.
-    pub all_ops: Vec<&'a OpRecord>,
+    pub all_ops: Vec<&'a Op>,
     /// The operations that count (non-warm-up queries and writes), by intended start.
-    pub ops: Vec<&'a OpRecord>,
+    pub ops: Vec<&'a Op>,
     /// The faults affecting the version, by injection time.
     pub faults: Vec<&'a FaultRecord>,
     /// Its windows.
@@ -75,12 +75,12 @@ fn view<'a>(
     version: &str,
     recovery_within_ms: Option<u64>,
 ) -> VersionView<'a> {
-    let all_ops: Vec<&OpRecord> = input
+    let all_ops: Vec<&Op> = input
         .history
         .iter()
         .filter(|o| o.version.version() == version)
         .collect();
-    let mut ops: Vec<&OpRecord> = all_ops.iter().copied().filter(|o| counts(o)).collect();
+    let mut ops: Vec<&Op> = all_ops.iter().copied().filter(|o| counts(o)).collect();
     ops.sort_by_key(|o| (o.intended_us, o.op));
     let mut faults: Vec<&FaultRecord> =
         input.faults.iter().filter(|f| f.affects(version)).collect();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::workload::history::{OpOutcome, OpRecord};
+use crate::workload::history::{Op, OpOutcome};
 
 /// Characters of the message kept in a class without an error class.
 pub const MESSAGE_CHARS: usize = 60;
@@ -31,11 +31,11 @@ pub struct ErrorClassCount {
 }
 
 /// The class an unsuccessful operation is counted under.
-pub fn class_of(op: &OpRecord) -> String {
-    if let Some(c) = &op.error_class {
-        return c.clone();
+pub fn class_of(op: &Op) -> String {
+    if let Some(c) = op.error_class() {
+        return c.to_string();
     }
-    match op.message.as_deref().map(str::trim) {
+    match op.message().map(str::trim) {
         Some(m) if !m.is_empty() => {
             let start: String = m.chars().take(MESSAGE_CHARS).collect();
             format!("{}: {start}", op.outcome)
@@ -45,7 +45,7 @@ pub fn class_of(op: &OpRecord) -> String {
 }
 
 /// The summary of every non-`ok` operation in `history`.
-pub fn summarize(history: &[OpRecord]) -> Vec<ErrorClassCount> {
+pub fn summarize(history: &[Op]) -> Vec<ErrorClassCount> {
     let mut by: BTreeMap<(String, String), ErrorClassCount> = BTreeMap::new();
     for op in history.iter().filter(|o| o.outcome != OpOutcome::Ok) {
         let version = op.version.version().to_string();

@@ -60,14 +60,14 @@ use context::Ctx;
 use util::panic_message;
 
 use crate::fault::FaultRecord;
-use crate::workload::history::OpRecord;
+use crate::workload::history::Op;
 use crate::workload::load::WriteCheck;
 
 /// Everything the checkers read about one run.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckInput<'a> {
     /// Every operation record of the run (warm-up and read-back included).
-    pub history: &'a [OpRecord],
+    pub history: &'a [Op],
     /// Every fault injected during the run.
     pub faults: &'a [FaultRecord],
     /// The write read-back per version (`3.5.7`), when writes ran.
@@ -150,6 +150,22 @@ fn checkers(t: &Thresholds) -> Vec<(String, String, CheckFn<'_>)> {
         ));
     }
     list
+}
+
+/// Whether `name` is a check of [`run_checks`] (the others a report holds come from elsewhere:
+/// the fault schedule, compat and upgrade runs).
+pub fn is_checker(name: &str) -> bool {
+    let windows = Window::ALL.map(availability::check_name);
+    [
+        oracle::NAME,
+        steady::NAME,
+        latency::NAME,
+        recovery::NAME,
+        writes::LOST,
+        writes::DUPLICATED,
+    ]
+    .contains(&name)
+        || windows.iter().any(|w| w == name)
 }
 
 /// The checks that only mean something for a version some fault affected.

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::context::Ctx;
 use super::model::{CheckResult, Verdict};
 use super::util::truncate_chars;
-use crate::workload::history::{OpRecord, OpVerdict};
+use crate::workload::history::{Op, OpVerdict};
 
 /// The check's name.
 pub const NAME: &str = "wrong_answers";
@@ -31,7 +31,7 @@ pub fn check(ctx: &Ctx, version: &str) -> Result<CheckResult, String> {
     let view = ctx.view(version)?;
     let count = |v: OpVerdict| view.all_ops.iter().filter(|o| o.verdict == Some(v)).count();
     let (correct, undetermined) = (count(OpVerdict::Correct), count(OpVerdict::Undetermined));
-    let wrong: Vec<&OpRecord> = view
+    let wrong: Vec<&Op> = view
         .all_ops
         .iter()
         .copied()
@@ -72,13 +72,13 @@ pub fn check(ctx: &Ctx, version: &str) -> Result<CheckResult, String> {
     })
 }
 
-fn entry(o: &OpRecord) -> serde_json::Value {
+fn entry(o: &Op) -> serde_json::Value {
     json!({
         "op": o.op,
-        "name": o.name,
+        "name": &*o.name,
         "version": o.version.version(),
         "warmup": o.warmup,
         "intended_us": o.intended_us,
-        "verdict_detail": o.verdict_detail.as_deref().map(|d| truncate_chars(d, DETAIL_CHARS)),
+        "verdict_detail": o.verdict_detail().map(|d| truncate_chars(d, DETAIL_CHARS)),
     })
 }

@@ -33,7 +33,7 @@ use super::util::{fmt_ms, p99};
 use super::windows::{ms_to_us, Window};
 use crate::fault::FaultRecord;
 use crate::units::HumanDuration;
-use crate::workload::history::{OpOutcome, OpRecord};
+use crate::workload::history::{Op, OpOutcome};
 
 /// The check's name.
 pub const NAME: &str = "recovery_within";
@@ -206,7 +206,7 @@ fn recovery_of(ctx: &Ctx, view: &VersionView, f: &FaultRecord) -> Recovery {
     r.measured_from_ms = Some(from_ms);
     r.horizon_ms = Some(horizon_ms);
     let (from_us, horizon_us) = (ms_to_us(from_ms), ms_to_us(horizon_ms));
-    let after: Vec<&OpRecord> = view
+    let after: Vec<&Op> = view
         .ops
         .iter()
         .copied()
@@ -261,7 +261,7 @@ fn horizon(from_ms: u64, faults: &[&FaultRecord], workload_end_ms: u64) -> u64 {
 }
 
 /// (b): the delay from `from_us` to the first rolling group within `limit_us` (see module doc).
-fn back_in_band_us(after: &[&OpRecord], limit_us: f64, from_us: u64) -> Option<u64> {
+fn back_in_band_us(after: &[&Op], limit_us: f64, from_us: u64) -> Option<u64> {
     if after.is_empty() {
         return None;
     }

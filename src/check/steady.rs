@@ -31,7 +31,7 @@ use super::context::{Ctx, VersionView};
 use super::model::{CheckResult, Verdict};
 use super::util::{fmt_us, percentile};
 use super::windows::Window;
-use crate::workload::history::OpRecord;
+use crate::workload::history::Op;
 
 /// The check's name.
 pub const NAME: &str = "steady_state";
@@ -76,7 +76,7 @@ pub struct Steady {
 /// [`MIN_OPS`] operations.
 pub fn measure(view: &VersionView) -> Option<Steady> {
     let before = view.windows.before;
-    let ops: Vec<&OpRecord> = view
+    let ops: Vec<&Op> = view
         .ops
         .iter()
         .copied()
@@ -88,7 +88,7 @@ pub fn measure(view: &VersionView) -> Option<Steady> {
         return None;
     }
     // An operation that never ran has no start (0).
-    let began = |o: &&&OpRecord| o.start_us != 0;
+    let began = |o: &&&Op| o.start_us != 0;
     let started = ops
         .iter()
         .filter(|o| began(o) && o.start_us < before.end_us)

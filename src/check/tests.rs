@@ -6,7 +6,7 @@ use super::windows::{fault_interval, VersionWindows, Window};
 use super::*;
 use crate::units::HumanDuration;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpVerdict};
+use crate::workload::history::{Op, OpKind, OpRecord, OpVerdict};
 
 /// The run's time origin, Unix ms.
 const T0: u64 = 1_700_000_000_000;
@@ -155,8 +155,9 @@ impl Run {
     }
 
     fn check(&self, t: &Thresholds) -> CheckReport {
+        let history = Op::all(&self.history);
         let input = CheckInput {
-            history: &self.history,
+            history: &history,
             faults: &self.faults,
             writes: &self.writes,
             versions: &self.versions,
@@ -332,7 +333,8 @@ fn a_fault_on_one_version_leaves_the_other_without_fault_windows() {
 #[test]
 fn ops_belong_to_the_window_of_their_intended_start() {
     let ops = [op(V35, 30.0, 200, "ok")];
-    let refs: Vec<&OpRecord> = ops.iter().collect();
+    let compact = Op::all(&ops);
+    let refs: Vec<&Op> = compact.iter().collect();
     let f = fault("f1", &[V35], 200.0, Some(260.0));
     let us = |s: f64| at(s) * 1000;
     let no_rw = VersionWindows::build(V35, &refs, &[&f], None, T0);
@@ -350,11 +352,12 @@ fn ops_belong_to_the_window_of_their_intended_start() {
 fn an_op_in_flight_when_a_fault_begins_counts_as_during() {
     // Started 0.1 s before the injection and failed 2 s later: exposed to the fault.
     let ops = [op(V35, 30.0, 200, "ok"), op(V35, 199.9, 2_000, "fail")];
-    let refs: Vec<&OpRecord> = ops.iter().collect();
+    let compact = Op::all(&ops);
+    let refs: Vec<&Op> = compact.iter().collect();
     let f = fault("f1", &[V35], 200.0, Some(260.0));
     let w = VersionWindows::build(V35, &refs, &[&f], None, T0);
-    assert_eq!(w.window_of_op(&ops[0]), Some(Window::Before));
-    assert_eq!(w.window_of_op(&ops[1]), Some(Window::During));
+    assert_eq!(w.window_of_op(&compact[0]), Some(Window::Before));
+    assert_eq!(w.window_of_op(&compact[1]), Some(Window::During));
     let r = Run::new(&[V35], 600.0)
         .ops(ops.to_vec())
         .fault(f.clone())

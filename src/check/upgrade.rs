@@ -42,7 +42,7 @@ use serde_json::json;
 use crate::check::{CheckResult, Verdict};
 use crate::scenario::model::UpgradeStyle;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
+use crate::workload::history::{Op, OpKind, OpOutcome, OpVerdict};
 
 /// How long after a switch failed and unknown operations are counted.
 pub const SWITCH_WINDOW: Duration = Duration::from_secs(60);
@@ -178,7 +178,7 @@ pub struct TimelineOp {
 
 /// The queries and writes of the history as the timeline plots them (in order of their actual
 /// start), and the end of its last operation (Unix ms).
-pub fn timeline_ops(history: &[OpRecord]) -> (Vec<TimelineOp>, Option<u64>) {
+pub fn timeline_ops(history: &[Op]) -> (Vec<TimelineOp>, Option<u64>) {
     let ops = client_ops(history)
         .into_iter()
         .map(|r| TimelineOp {
@@ -191,8 +191,8 @@ pub fn timeline_ops(history: &[OpRecord]) -> (Vec<TimelineOp>, Option<u64>) {
 }
 
 /// Queries and writes that started, in order of their actual start.
-pub fn client_ops(history: &[OpRecord]) -> Vec<&OpRecord> {
-    let mut ops: Vec<&OpRecord> = history
+pub fn client_ops(history: &[Op]) -> Vec<&Op> {
+    let mut ops: Vec<&Op> = history
         .iter()
         .filter(|r| matches!(r.kind, OpKind::Query | OpKind::Write) && r.start_us > 0)
         .collect();
@@ -201,7 +201,7 @@ pub fn client_ops(history: &[OpRecord]) -> Vec<&OpRecord> {
 }
 
 /// The earliest end of an `ok` op routed to `to` that started at or after `at_us`.
-pub fn first_answer(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> Option<u64> {
+pub fn first_answer(ops: &[&Op], at_us: u64, to: SparkLine) -> Option<u64> {
     ops.iter()
         .filter(|r| r.start_us >= at_us && r.outcome == OpOutcome::Ok && r.version == to)
         .map(|r| r.end_us)
@@ -210,7 +210,7 @@ pub fn first_answer(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> Option<u64>
 
 /// (start of the first `ok` op routed to `to` started at or after `at_us`, start of the last
 /// non-`ok` op started in between — `at_us` when none).
-pub fn unavailability(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> (Option<u64>, u64) {
+pub fn unavailability(ops: &[&Op], at_us: u64, to: SparkLine) -> (Option<u64>, u64) {
     let after = ops.iter().filter(|r| r.start_us >= at_us);
     let first_ok = after
         .clone()
@@ -226,7 +226,7 @@ pub fn unavailability(ops: &[&OpRecord], at_us: u64, to: SparkLine) -> (Option<u
 
 /// The streak of consecutive non-`ok` ops around `at_us` (in flight at it and ended non-`ok`,
 /// then started after it): (how many, the start of its first op).
-pub fn streak(ops: &[&OpRecord], at_us: u64) -> (u64, Option<u64>) {
+pub fn streak(ops: &[&Op], at_us: u64) -> (u64, Option<u64>) {
     let split = ops.partition_point(|r| r.start_us < at_us);
     let before = ops[..split]
         .iter()
@@ -245,7 +245,7 @@ pub fn streak(ops: &[&OpRecord], at_us: u64) -> (u64, Option<u64>) {
 
 /// Whether an operation's failure says the server no longer had its session or operation (see
 /// the module documentation for the rule).
-pub fn session_lost(r: &OpRecord) -> bool {
+pub fn session_lost(r: &Op) -> bool {
     const NAMED: [&str; 5] = [
         "INVALID_HANDLE",
         "SESSION_CHANGED",
@@ -253,8 +253,8 @@ pub fn session_lost(r: &OpRecord) -> bool {
         "SESSION_CLOSED",
         "OPERATION_NOT_FOUND",
     ];
-    let class = r.error_class.as_deref().unwrap_or("");
-    let message = r.message.as_deref().unwrap_or("");
+    let class = r.error_class().unwrap_or("");
+    let message = r.message().unwrap_or("");
     r.outcome != OpOutcome::Ok
         && NAMED
             .iter()
@@ -262,8 +262,8 @@ pub fn session_lost(r: &OpRecord) -> bool {
 }
 
 /// (failed, unknown, sessions lost) among ops in flight at some point of `[at_us, until_us)`.
-pub fn window_failures(ops: &[&OpRecord], at_us: u64, until_us: u64) -> (u64, u64, u64) {
-    let hit: Vec<&&OpRecord> = ops
+pub fn window_failures(ops: &[&Op], at_us: u64, until_us: u64) -> (u64, u64, u64) {
+    let hit: Vec<&&Op> = ops
         .iter()
         .filter(|r| r.start_us < until_us && r.end_us >= at_us && r.outcome != OpOutcome::Ok)
         .collect();
@@ -273,8 +273,8 @@ pub fn window_failures(ops: &[&OpRecord], at_us: u64, until_us: u64) -> (u64, u6
 }
 
 /// (judged, wrong) among ops started in `[from_us, until_us)`.
-pub fn verdicts_between(ops: &[&OpRecord], from_us: u64, until_us: u64) -> (u64, u64) {
-    let judged: Vec<&&OpRecord> = ops
+pub fn verdicts_between(ops: &[&Op], from_us: u64, until_us: u64) -> (u64, u64) {
+    let judged: Vec<&&Op> = ops
         .iter()
         .filter(|r| r.start_us >= from_us && r.start_us < until_us)
         .filter(|r| matches!(r.verdict, Some(OpVerdict::Correct | OpVerdict::Wrong)))
@@ -309,7 +309,7 @@ fn secs(us: u64) -> f64 {
 }
 
 /// What the clients saw at each switch, from the history. `end_ms` is the workload's end.
-pub fn measure(history: &[OpRecord], switches: &[Switch], end_ms: u64) -> Vec<SwitchMeasure> {
+pub fn measure(history: &[Op], switches: &[Switch], end_ms: u64) -> Vec<SwitchMeasure> {
     let ops = client_ops(history);
     switches
         .iter()
@@ -514,6 +514,7 @@ fn wrong_answers_check(measures: &[SwitchMeasure]) -> CheckResult {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::workload::history::OpRecord;
 
     pub(crate) const T: u64 = 1_000_000_000; // the switch, in µs
 
@@ -549,6 +550,11 @@ pub(crate) mod tests {
 
     pub(crate) use SparkLine::{V3_5 as OLD, V4_1 as NEW};
 
+    /// One record's compact form.
+    pub(crate) fn one(r: OpRecord) -> Op {
+        Op::all(&[r]).remove(0)
+    }
+
     pub(crate) fn switch_at(label: &str, at_us: u64, to: SparkLine) -> Switch {
         Switch {
             label: label.into(),
@@ -564,7 +570,12 @@ pub(crate) mod tests {
     }
 
     /// ok on the old side, two in flight at the switch lost, one refused after, then ok on new.
-    pub(crate) fn cutover_history() -> Vec<OpRecord> {
+    pub(crate) fn cutover_history() -> Vec<Op> {
+        Op::all(&cutover_records())
+    }
+
+    /// [`cutover_history`] as records.
+    pub(crate) fn cutover_records() -> Vec<OpRecord> {
         let mut lost = op(2, -1.0, 1.5, "info", OLD);
         lost.message = Some("connection failed mid-flight: transport error".into());
         let mut changed = op(3, -0.5, 0.6, "fail", OLD);
@@ -590,7 +601,7 @@ pub(crate) mod tests {
         assert_eq!(last_bad, T + 800_000);
         // An ok op served by the old side after the switch does not end the outage.
         let mut h2 = h.clone();
-        h2.push(op(7, 0.1, 0.2, "ok", OLD));
+        h2.push(one(op(7, 0.1, 0.2, "ok", OLD)));
         let ops2 = client_ops(&h2);
         assert_eq!(unavailability(&ops2, T, NEW).0, Some(T + 2_000_000));
         // Nothing after the switch: no bound, failing from the switch itself.
@@ -606,6 +617,7 @@ pub(crate) mod tests {
         assert_eq!(first, Some(T - 1_000_000));
         // A clean switch has no streak.
         let clean = [op(1, -1.0, 0.5, "ok", OLD), op(2, 0.5, 0.5, "ok", NEW)];
+        let clean = Op::all(&clean);
         let ops = client_ops(&clean);
         assert_eq!(streak(&ops, T), (0, None));
     }
@@ -621,11 +633,11 @@ pub(crate) mod tests {
         );
         let mut deadline = op(9, 0.0, 30.0, "info", NEW);
         deadline.message = Some("deadline of 30s passed; interrupt confirmed".into());
-        assert!(!session_lost(&deadline));
+        assert!(!session_lost(&one(deadline)));
         let mut not_found = op(10, 0.0, 1.0, "info", NEW);
         not_found.message =
             Some("server lost the operation: [INVALID_HANDLE.OPERATION_NOT_FOUND]".into());
-        assert!(session_lost(&not_found));
+        assert!(session_lost(&one(not_found)));
     }
 
     #[test]
@@ -636,7 +648,7 @@ pub(crate) mod tests {
         // A failure that ended before the switch is not the switch's.
         let early = [op(1, -5.0, 1.0, "fail", OLD)];
         assert_eq!(
-            window_failures(&client_ops(&early), T, T + 60_000_000),
+            window_failures(&client_ops(&Op::all(&early)), T, T + 60_000_000),
             (0, 0, 0)
         );
     }
@@ -657,8 +669,8 @@ pub(crate) mod tests {
         let mut h = cutover_history();
         let mut wrong = op(8, 50.0, 1.0, "ok", NEW);
         wrong.verdict = Some(OpVerdict::Wrong);
-        h.push(wrong);
-        h.push(op(11, 100.5, 1.0, "ok", OLD));
+        h.push(one(wrong));
+        h.push(one(op(11, 100.5, 1.0, "ok", OLD)));
         let mut rb = switch_at("roll-back", T + 100_000_000, OLD);
         rb.read_back = Some(ReadBack {
             version: "3.5.7".into(),

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::util::{p99, percentile};
 use crate::fault::FaultRecord;
-use crate::workload::history::{OpKind, OpOutcome, OpRecord};
+use crate::workload::history::{Op, OpKind, OpOutcome};
 
 /// The during-window length of an instantaneous fault when no `recovery_within` is given.
 pub const INSTANT_FAULT_MARGIN_MS: u64 = 30_000;
@@ -85,7 +85,7 @@ pub struct Span {
 }
 
 /// Whether an operation counts for availability and latency: not warm-up, not the read-back.
-pub fn counts(op: &OpRecord) -> bool {
+pub fn counts(op: &Op) -> bool {
     !op.warmup && op.kind != OpKind::ReadBack
 }
 
@@ -140,7 +140,7 @@ impl VersionWindows {
     /// Builds the windows of `version` from its operations and the faults affecting it.
     pub fn build(
         version: &str,
-        ops: &[&OpRecord],
+        ops: &[&Op],
         faults: &[&FaultRecord],
         recovery_within_ms: Option<u64>,
         workload_start_ms: u64,
@@ -197,7 +197,7 @@ impl VersionWindows {
 
     /// The window of an operation: that of its intended start, or `during` when it was still
     /// running as a fault interval began.
-    pub fn window_of_op(&self, op: &OpRecord) -> Option<Window> {
+    pub fn window_of_op(&self, op: &Op) -> Option<Window> {
         let start = self.window_of(op.intended_us);
         let exposed = self
             .during
@@ -288,7 +288,7 @@ pub struct Tally {
 
 impl Tally {
     /// Adds one operation.
-    pub fn add(&mut self, op: &OpRecord) {
+    pub fn add(&mut self, op: &Op) {
         match op.outcome {
             OpOutcome::Ok => {
                 self.ok += 1;

@@ -75,6 +75,10 @@ pub enum Command {
     /// Run a suite of scenarios on one environment and write the acceptance report
     /// (accept / reject / undecided).
     Suite(suite::SuiteArgs),
+    /// Build every report file of an earlier run again from its history.jsonl, faults.jsonl
+    /// and report.json (byte for byte what the run wrote when nothing changed), optionally
+    /// re-judged with another scenario file's checks. Exit code: the verdict's, as `run`.
+    Report(scenario::ReportArgs),
     /// Check scenario files; every mistake is reported with file, line, column and field.
     Validate {
         /// Scenario files.
@@ -341,6 +345,7 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Fault { command } => fault::run(here()?, command),
         Command::Run(a) => scenario::run_cmd(home, cache, &a),
         Command::Suite(a) => suite::run(home, cache, &a),
+        Command::Report(a) => scenario::report_cmd(&a),
         Command::Validate { files } => scenario::validate(&files),
         Command::List { dir } => scenario::list(&dir),
         Command::Schema { of } => scenario::schema(of),
@@ -380,6 +385,7 @@ fn touches_env(c: &Command) -> bool {
     !matches!(
         c,
         Command::Setup(_)
+            | Command::Report(_)
             | Command::Supervise
             | Command::Completions { .. }
             | Command::Man

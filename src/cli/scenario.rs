@@ -80,6 +80,45 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
     })
 }
 
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run's directory, e.g. reports/s3-outage-20261121T031500Z.
+    pub run_dir: PathBuf,
+    /// Re-judge with the `[checks]` of this scenario file instead of the run's own.
+    #[arg(long, value_name = "SCENARIO")]
+    pub checks: Option<PathBuf>,
+    /// Write the reports here instead of into the run's directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `chaos report RUN_DIR [--checks FILE] [--out DIR]`: exit 0 / 1 / 3 by the verdict, 4 for a
+/// bad run directory or scenario, 6 when a report cannot be written.
+pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
+    let opts = run::rerender::RerenderOptions {
+        checks: a.checks.clone(),
+        out: a.out.clone(),
+    };
+    let done = run::rerender::rerender(&a.run_dir, &opts).map_err(|e| Failure {
+        code: e.exit_code(),
+        error: e.into(),
+    })?;
+    for f in &done.files {
+        eprintln!("wrote {}", f.display());
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", crate::report::terminal::render(&done.report, color));
+    let code = run::exit_code(&crate::report::RunStatus::Completed, done.report.verdict);
+    if code == exit::OK {
+        return Ok(());
+    }
+    Err(Failure {
+        code,
+        error: anyhow::anyhow!("report {}", done.report.verdict),
+    })
+}
+
 /// `chaos validate FILES...`: every error of every file; exit 4 if any is invalid.
 pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut bad = 0;

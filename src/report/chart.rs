@@ -1,5 +1,6 @@
-//! The two charts of each version in the HTML report, as inline SVG: latency of every operation
-//! over time, and throughput with error rate per 10-second bucket. Both share the x axis
+//! The two charts of each version in the HTML report, as inline SVG: latency of the timeline's
+//! operations over time (every failure and every operation in a fault window, the rest
+//! thinned: see [`super::timeline_from`]), and throughput (every operation, exactly) with error rate per 10-second bucket. Both share the x axis
 //! (seconds since the run's start), the shaded windows of the faults that affect the version
 //! and the dashed phase boundaries.
 
@@ -106,16 +107,8 @@ pub(crate) fn throughput(report: &RunReport, version: &str) -> String {
     let xs = x_scale(report, &frame);
     let duration_s = duration_s(report);
     let buckets = (duration_s / BUCKET_S).ceil().max(1.0) as usize;
-    let mut ok = vec![0u64; buckets];
-    let mut total = vec![0u64; buckets];
+    let (ok, total) = counts(report, version, buckets);
     let points = points_of(report, version);
-    for p in &points {
-        let b = ((p.t_ms as f64 / 1000.0 / BUCKET_S) as usize).min(buckets - 1);
-        total[b] += 1;
-        if p.outcome == OpOutcome::Ok {
-            ok[b] += 1;
-        }
-    }
     let max_ok = ok.iter().copied().max().unwrap_or(0).max(1) as f64;
     let step = nice_step(max_ok / 4.0).max(1.0);
     let top = (max_ok / step).ceil() * step;
@@ -196,6 +189,29 @@ pub(crate) fn throughput(report: &RunReport, version: &str) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// `ok` and all operations of `version` per bucket, from the exact `throughput` rows (or, for
+/// a report written before they existed, from the timeline, which then held every operation).
+fn counts(report: &RunReport, version: &str, buckets: usize) -> (Vec<u64>, Vec<u64>) {
+    let mut ok = vec![0u64; buckets];
+    let mut total = vec![0u64; buckets];
+    if report.throughput.is_empty() {
+        for p in points_of(report, version) {
+            let b = ((p.t_ms as f64 / 1000.0 / BUCKET_S) as usize).min(buckets - 1);
+            total[b] += 1;
+            if p.outcome == OpOutcome::Ok {
+                ok[b] += 1;
+            }
+        }
+    } else {
+        for row in report.throughput.iter().filter(|r| r.version == version) {
+            let b = ((row.t_s as f64 / BUCKET_S) as usize).min(buckets - 1);
+            total[b] += row.total;
+            ok[b] += row.ok;
+        }
+    }
+    (ok, total)
 }
 
 fn points_of<'a>(report: &'a RunReport, version: &str) -> Vec<&'a TimelinePoint> {

@@ -10,7 +10,7 @@ use super::report_dir_name;
 use crate::check::model::{CheckResult, Verdict};
 use crate::fault::FaultRecord;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpOutcome, OpRecord, OpVerdict};
+use crate::workload::history::{Op, OpKind, OpOutcome, OpRecord, OpVerdict};
 
 /// 2026-11-21T03:15:00Z.
 pub(super) const STARTED: u64 = 1_795_230_900_000;
@@ -248,12 +248,16 @@ fn writes(history: &[OpRecord], line: SparkLine, error: Option<&str>) -> WriteRo
         lost_count: 0,
         duplicated_count: 0,
         error: error.map(str::to_string),
+        lost: vec![],
+        duplicated: vec![],
+        unexpected: vec![],
     }
 }
 
 /// The full report.
 pub(super) fn report() -> RunReport {
     let history = history();
+    let ops = Op::all(&history);
     let phases = [
         ("provision", 0.0, 15.0),
         ("data", 15.0, 25.0),
@@ -297,6 +301,7 @@ pub(super) fn report() -> RunReport {
         },
         started_ms: STARTED,
         ended_ms: at(280.0),
+        workload: Some(WorkloadSpan { start_ms: at(25.0), end_ms: at(257.0) }),
         status: RunStatus::Completed,
         verdict: Verdict::Invalid,
         phases: phases
@@ -332,13 +337,14 @@ pub(super) fn report() -> RunReport {
             RecoveryRow { fault_id: "f1".into(), version: "4.1.0".into(), heal_ms: at(OUTAGE.1), first_ok_s: ok41, p99_back_s: Some(33.9), verdict: Verdict::Valid },
         ],
         error_classes: error_classes(&history),
-        queries: query_rows_from(&history),
-        wrong_answers: wrong_answers_from(&history),
+        queries: query_rows_from(&ops),
+        wrong_answers: wrong_answers_from(&ops),
         writes: vec![
             writes(&history, SparkLine::V3_5, None),
             writes(&history, SparkLine::V4_1, Some("read-back ended unknown: stream reset: connection lost mid-stream")),
         ],
-        timeline: timeline_from(&history, STARTED),
+        timeline: timeline_from(&ops, STARTED, &[]),
+        throughput: throughput_from(&ops, STARTED),
         components: vec![
             ComponentRow { id: "postgres".into(), version: None, restarts: 0, last_exit: None },
             ComponentRow { id: "minio".into(), version: None, restarts: 0, last_exit: None },

@@ -6,6 +6,7 @@
 //! also well-formed XML (void elements are self-closed), which the tests check by parsing it.
 
 use std::fmt::Write as _;
+use std::io;
 
 use super::model::ALL_QUERIES;
 use super::{
@@ -61,7 +62,15 @@ footer{color:var(--muted);font-size:12px;margin:18px 2px}
 
 /// The whole page.
 pub fn render(report: &RunReport) -> String {
-    let mut out = String::with_capacity(48 * 1024 + report.timeline.len() * 48);
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("the page is built from strings")
+}
+
+/// Writes [`render`]'s page into `w` part by part (the head, each section): at most one
+/// section is held in memory.
+pub fn write(report: &RunReport, w: &mut dyn io::Write) -> io::Result<()> {
+    let mut out = String::with_capacity(64 * 1024);
     let title = format!(
         "chaos · {} · {}",
         report.scenario.name,
@@ -78,6 +87,7 @@ pub fn render(report: &RunReport) -> String {
     header(&mut out, report);
     nav(&mut out, report);
     verdicts(&mut out, report);
+    flush(&mut out, w)?;
     if !report.notes.is_empty() {
         out.push_str(r#"<section id="findings"><h2>Findings</h2><ul>"#);
         for note in &report.notes {
@@ -85,11 +95,14 @@ pub fn render(report: &RunReport) -> String {
         }
         out.push_str("</ul></section>\n");
     }
+    flush(&mut out, w)?;
     for version in report.versions() {
         version_section(&mut out, report, &version);
+        flush(&mut out, w)?;
     }
     phases_and_faults(&mut out, report);
     components(&mut out, report);
+    flush(&mut out, w)?;
     for s in &report.sections {
         let _ = writeln!(
             out,
@@ -98,6 +111,7 @@ pub fn render(report: &RunReport) -> String {
             esc(&s.title()),
             section_html(s)
         );
+        flush(&mut out, w)?;
     }
     let sc = &report.scenario;
     let _ = write!(
@@ -114,7 +128,14 @@ pub fn render(report: &RunReport) -> String {
         report.schema,
         esc(&report.report_dir)
     );
-    out
+    flush(&mut out, w)
+}
+
+/// Writes what `out` holds into `w` and empties it.
+fn flush(out: &mut String, w: &mut dyn io::Write) -> io::Result<()> {
+    w.write_all(out.as_bytes())?;
+    out.clear();
+    Ok(())
 }
 
 /// A section's HTML: rendered from its data (every text escaped), or a schema 1 report's
@@ -239,6 +260,27 @@ fn verdicts(out: &mut String, report: &RunReport) {
     out.push_str("</tbody></table></section>\n");
 }
 
+/// What the latency chart leaves out when its timeline was thinned (nothing otherwise).
+fn thinned(report: &RunReport, version: &str) -> String {
+    let drawn = report
+        .timeline
+        .iter()
+        .filter(|p| p.version == version)
+        .count() as u64;
+    let total: u64 = report
+        .throughput
+        .iter()
+        .filter(|r| r.version == version)
+        .map(|r| r.total)
+        .sum();
+    if drawn >= total {
+        return String::new();
+    }
+    format!(
+        " Drawn: {drawn} of {total} operations — every failure and every operation started in a fault window, the others as the fastest and slowest of each time slice."
+    )
+}
+
 fn version_section(out: &mut String, report: &RunReport, version: &str) {
     let of_version: Vec<Verdict> = report
         .checks
@@ -254,11 +296,12 @@ fn version_section(out: &mut String, report: &RunReport, version: &str) {
     let _ = write!(
         out,
         r#"<section id="{}" class="version"><h2>Spark {}{verdict}</h2>
-<figure><figcaption>Latency of each operation from its intended start (log scale): shaded, the faults affecting this version; dashed, where phases begin.</figcaption>{}</figure>
+<figure><figcaption>Latency of each operation from its intended start (log scale): shaded, the faults affecting this version; dashed, where phases begin.{}</figcaption>{}</figure>
 <figure><figcaption>Operations that succeeded per 10 s (bars) and the share that failed or ended unknown (line).</figcaption>{}</figure>
 "#,
         anchor("spark", version),
         esc(version),
+        thinned(report, version),
         chart::latency(report, version),
         chart::throughput(report, version)
     );

@@ -35,9 +35,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 pub use model::{
-    query_rows_from, timeline_from, wrong_answers_from, ComponentRow, ErrorClassRow, LegacySection,
-    PhaseSpan, QueryRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, Section, TimelinePoint,
-    WriteRow, WrongAnswer, ALL_QUERIES, REPORT_SCHEMA,
+    query_rows_from, throughput_from, timeline_from, wrong_answers_from, ComponentRow,
+    ErrorClassRow, LegacySection, PhaseSpan, QueryRow, RecoveryRow, RunReport, RunStatus,
+    ScenarioInfo, Section, ThroughputRow, TimelinePoint, WorkloadSpan, WriteRow, WrongAnswer,
+    ALL_QUERIES, REPORT_SCHEMA, TIMELINE_POINTS,
 };
 
 use crate::check::model::{CheckResult, Verdict};
@@ -80,6 +81,18 @@ impl Format {
     }
 }
 
+impl Format {
+    /// Writes the report in this format into `w`: HTML and JSON as they are produced, the
+    /// others (small, bounded by the numbers of checks and queries) rendered first.
+    pub fn write(self, report: &RunReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Format::Html => html::write(report, w),
+            Format::Json => json::write(report, w),
+            Format::Markdown | Format::Junit => w.write_all(self.render(report).as_bytes()),
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = String;
 
@@ -97,8 +110,9 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Writes the report in each format into `dir` (created if missing), each file through a
-/// temporary file renamed into place, and returns the paths written, in `formats`' order.
+/// Writes the report in each format into `dir` (created if missing), each file streamed
+/// ([`Format::write`]) into a temporary file renamed into place, and returns the paths
+/// written, in `formats`' order.
 pub fn write_all(
     report: &RunReport,
     dir: &Path,
@@ -110,7 +124,11 @@ pub fn write_all(
         .map(|format| {
             let path = dir.join(format.file_name());
             let staging = dir.join(format!(".{}.tmp", format.file_name()));
-            std::fs::write(&staging, format.render(report))?;
+            let mut w =
+                std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&staging)?);
+            format.write(report, &mut w)?;
+            std::io::Write::flush(&mut w)?;
+            drop(w);
             std::fs::rename(&staging, &path)?;
             Ok(path)
         })

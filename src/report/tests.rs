@@ -519,3 +519,31 @@ fn compat_and_upgrade_sections_are_data_every_format_renders() {
     assert!(json.contains("\"kind\": \"compat\"") && json.contains("\"kind\": \"upgrade\""));
     assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
 }
+
+#[test]
+fn throughput_from_its_rows_draws_what_the_full_timeline_drew() {
+    // Reports written before `throughput` existed draw it from the timeline, which then held
+    // every operation: the exact rows must give the same chart.
+    let r = fixture::report();
+    assert!(!r.throughput.is_empty());
+    let mut legacy = r.clone();
+    legacy.throughput.clear();
+    for v in r.versions() {
+        assert_eq!(
+            chart::throughput(&r, &v),
+            chart::throughput(&legacy, &v),
+            "{v}"
+        );
+    }
+    assert_eq!(html::render(&r), html::render(&legacy));
+}
+
+#[test]
+fn streamed_files_are_the_rendered_texts() {
+    let r = fixture::report();
+    for f in Format::ALL {
+        let mut out = Vec::new();
+        f.write(&r, &mut out).expect("written into memory");
+        assert!(out == f.render(&r).into_bytes(), "{}", f.file_name());
+    }
+}

@@ -9,7 +9,7 @@ use crate::report::{
     self, ErrorClassRow, RecoveryRow, RunReport, RunStatus, ScenarioInfo, WriteRow,
 };
 use crate::scenario::model::Scenario;
-use crate::workload::history::{OpOutcome, OpRecord};
+use crate::workload::history::{Op, OpOutcome};
 use crate::workload::load::WriteCheck;
 
 /// Everything a report is built from.
@@ -29,7 +29,7 @@ pub struct Inputs<'a> {
     /// Phase spans.
     pub phases: Vec<report::PhaseSpan>,
     /// Operation history.
-    pub history: &'a [OpRecord],
+    pub history: &'a [Op],
     /// Faults the run injected.
     pub faults: &'a [FaultRecord],
     /// Write checks by version.
@@ -104,6 +104,9 @@ pub fn build(i: Inputs<'_>) -> RunReport {
             lost_count: w.lost_count,
             duplicated_count: w.duplicated.len() as u64,
             error: w.error.clone(),
+            lost: w.lost.clone(),
+            duplicated: w.duplicated.clone(),
+            unexpected: w.unexpected.clone(),
         })
         .collect();
     RunReport {
@@ -125,6 +128,9 @@ pub fn build(i: Inputs<'_>) -> RunReport {
         },
         started_ms: i.started_ms,
         ended_ms: i.ended_ms,
+        workload: i
+            .workload
+            .map(|(start_ms, end_ms)| report::WorkloadSpan { start_ms, end_ms }),
         status: i.status,
         verdict,
         phases: i.phases,
@@ -135,7 +141,8 @@ pub fn build(i: Inputs<'_>) -> RunReport {
         queries: report::query_rows_from(i.history),
         wrong_answers: report::wrong_answers_from(i.history),
         writes,
-        timeline: report::timeline_from(i.history, i.started_ms),
+        timeline: report::timeline_from(i.history, i.started_ms, i.faults),
+        throughput: report::throughput_from(i.history, i.started_ms),
         components: i.components,
         sections: i.sections,
         notes,
@@ -145,12 +152,12 @@ pub fn build(i: Inputs<'_>) -> RunReport {
 
 /// Plain sentences about what each fault did to each version: operations that failed or were
 /// left unknown while it was in force, and their most common error class.
-pub fn findings(history: &[OpRecord], faults: &[FaultRecord]) -> Vec<String> {
+pub fn findings(history: &[Op], faults: &[FaultRecord]) -> Vec<String> {
     let mut out = Vec::new();
     for f in faults {
         let end = f.healed_ms.unwrap_or(u64::MAX).max(f.injected_ms + 1);
         for v in &f.versions {
-            let during: Vec<&OpRecord> = history
+            let during: Vec<&Op> = history
                 .iter()
                 .filter(|r| r.version.version() == v && !r.warmup)
                 .filter(|r| {
@@ -161,15 +168,15 @@ pub fn findings(history: &[OpRecord], faults: &[FaultRecord]) -> Vec<String> {
             if during.is_empty() {
                 continue;
             }
-            let bad: Vec<&&OpRecord> = during
+            let bad: Vec<&&Op> = during
                 .iter()
                 .filter(|r| r.outcome != OpOutcome::Ok)
                 .collect();
             let mut classes: BTreeMap<String, usize> = BTreeMap::new();
             for r in &bad {
                 let c = r
-                    .error_class
-                    .clone()
+                    .error_class()
+                    .map(str::to_string)
                     .unwrap_or_else(|| format!("{} (no error class)", r.outcome));
                 *classes.entry(c).or_default() += 1;
             }

@@ -9,6 +9,7 @@ pub mod assemble;
 pub mod drive;
 #[cfg(test)]
 mod path_tests;
+pub mod rerender;
 pub mod schedule;
 #[cfg(test)]
 mod seam_tests;
@@ -28,7 +29,7 @@ use crate::platform::{Endpoints, EnvSettings, PlatformError, PlatformRef, UpProg
 use crate::report::{self, Format, PhaseSpan, RunReport, RunStatus};
 use crate::scenario::model::{Kind, ReportFormat, Scenario, WorkloadSpec};
 use crate::units::now_ms;
-use crate::workload::history::OpRecord;
+use crate::workload::history::{Op, OpNames, OpRecord};
 use crate::workload::load::{LoadQuery, Target};
 use crate::workload::{assemble as wl, load, tpcds};
 
@@ -179,7 +180,8 @@ pub fn settings_for(s: &Scenario) -> EnvSettings {
     }
 }
 
-fn formats(s: &Scenario) -> Vec<Format> {
+/// The report formats a scenario asks for.
+pub fn formats(s: &Scenario) -> Vec<Format> {
     s.report
         .formats
         .iter()
@@ -293,8 +295,7 @@ pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, RunEr
         components: parts.components.clone(),
         report_dir: &dir,
     });
-    write_jsonl(&dir.join("faults.jsonl"), &faults);
-    report::write_all(&report, &dir, &formats(s)).map_err(|source| RunError::Output {
+    write_outputs(&report, &dir, &faults, &formats(s)).map_err(|source| RunError::Output {
         path: dir.clone(),
         source,
     })?;
@@ -309,11 +310,24 @@ pub fn run(s: &Scenario, text: &str, o: &RunOptions) -> Result<RunOutcome, RunEr
     })
 }
 
+/// Writes what a run leaves beside its `history.jsonl`: `faults.jsonl` and the report in each
+/// format. `chaos report` re-renders from exactly these files ([`rerender`]).
+pub fn write_outputs(
+    report: &RunReport,
+    dir: &Path,
+    faults: &[FaultRecord],
+    formats: &[Format],
+) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    write_jsonl(&dir.join("faults.jsonl"), faults);
+    report::write_all(report, dir, formats)
+}
+
 /// What the phases collect for the report.
 #[derive(Default)]
 struct Parts {
     started_env: bool,
-    history: Vec<OpRecord>,
+    history: Vec<Op>,
     writes: BTreeMap<String, load::WriteCheck>,
     workload_span: Option<(u64, u64)>,
     fault_ids: Vec<String>,
@@ -580,20 +594,49 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
     Ok(())
 }
 
-fn read_history(path: &Path) -> Result<Vec<OpRecord>, RunError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(RunError::Env(format!("read {}: {e}", path.display()))),
+fn read_history(path: &Path) -> Result<Vec<Op>, RunError> {
+    read_ops(path).map_err(RunError::Env)
+}
+
+/// Reads a `history.jsonl` line by line into compact [`Op`]s (no string holds the file; a
+/// missing file is an empty history). Errors name the file and the line.
+pub fn read_ops(path: &Path) -> Result<Vec<Op>, String> {
+    let mut names = OpNames::default();
+    let mut ops = Vec::new();
+    read_jsonl(path, |r: OpRecord| ops.push(Op::from_record(r, &mut names)))?;
+    Ok(ops)
+}
+
+/// Calls `each` with every non-blank line of a JSON Lines file, read line by line; a missing
+/// file has no lines. Errors name the file and the line.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    mut each: impl FnMut(T),
+) -> Result<(), String> {
+    use std::io::BufRead as _;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("read {}: {e}", path.display())),
     };
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| RunError::Env(format!("{}:{}: {e}", path.display(), i + 1)))
-        })
-        .collect()
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        n += 1;
+        match reader.read_line(&mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("read {}:{n}: {e}", path.display())),
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item =
+            serde_json::from_str(&line).map_err(|e| format!("{}:{n}: {e}", path.display()))?;
+        each(item);
+    }
 }
 
 fn fault_records(home: &EnvHome, since_ms: u64, ids: &[String]) -> Vec<FaultRecord> {
@@ -641,7 +684,7 @@ fn component_rows(o: &RunOptions, before: &BTreeMap<String, u32>) -> Vec<report:
 /// Runs the checks of a chaos run (exposed for tests of the assembly).
 pub fn checks_for(
     s: &Scenario,
-    history: &[OpRecord],
+    history: &[Op],
     faults: &[FaultRecord],
     writes: &BTreeMap<String, load::WriteCheck>,
     span: (u64, u64),

@@ -90,6 +90,7 @@ fn build(history: &[OpRecord], dir: &Path) -> RunReport {
         ("3.5.7".to_string(), clean.clone()),
         ("4.1.0".to_string(), clean),
     ]);
+    let history = crate::workload::history::Op::all(history);
     assemble::build(Inputs {
         scenario: &scenario,
         file: Path::new("scenarios/s3-outage.toml"),
@@ -98,7 +99,7 @@ fn build(history: &[OpRecord], dir: &Path) -> RunReport {
         ended_ms: at(245.0),
         status: RunStatus::Completed,
         phases: Vec::new(),
-        history,
+        history: &history,
         faults: &faults,
         writes: &writes,
         workload: Some((T0, at(240.0))),

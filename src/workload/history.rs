@@ -200,6 +200,129 @@ impl OpRecord {
     }
 }
 
+/// One operation as checkers and reports read it: an [`OpRecord`] without what they never read
+/// (endpoint, SQLSTATE, rows, checksum), its name shared with every other operation of the same
+/// name ([`OpNames`]) and its rare parts (error, wrong answer's diff, write ids) boxed aside.
+/// About 64 bytes, against 300 and more for an `OpRecord`: a report over a long history holds
+/// one per operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    /// Sequence number, unique in the run.
+    pub op: u64,
+    /// Unix microseconds at which it was meant to start.
+    pub intended_us: u64,
+    /// Unix microseconds at which it started.
+    pub start_us: u64,
+    /// Unix microseconds at which it ended.
+    pub end_us: u64,
+    /// The query's name (`q3`), or `write` / `read-back`.
+    pub name: std::sync::Arc<str>,
+    /// Error class and message (non-`ok` only), a wrong answer's diff, write ids.
+    extra: Option<Box<OpExtra>>,
+    /// What it did.
+    pub kind: OpKind,
+    /// The Spark version it ran on.
+    pub version: SparkLine,
+    /// How it ended.
+    pub outcome: OpOutcome,
+    /// The oracle's verdict on a successful query.
+    pub verdict: Option<OpVerdict>,
+    /// Whether it fell in the warm-up.
+    pub warmup: bool,
+}
+
+/// The parts of an [`Op`] that few operations have.
+#[derive(Debug, Clone, PartialEq)]
+struct OpExtra {
+    error_class: Option<String>,
+    message: Option<String>,
+    verdict_detail: Option<String>,
+    ids: Option<[u64; 2]>,
+}
+
+/// Shares one allocation between every [`Op`] of the same name.
+#[derive(Debug, Default)]
+pub struct OpNames(std::collections::HashMap<String, std::sync::Arc<str>>);
+
+impl OpNames {
+    /// The shared name.
+    pub fn get(&mut self, name: String) -> std::sync::Arc<str> {
+        if let Some(n) = self.0.get(&name) {
+            return n.clone();
+        }
+        let shared: std::sync::Arc<str> = name.as_str().into();
+        self.0.insert(name, shared.clone());
+        shared
+    }
+}
+
+impl Op {
+    /// The compact form of a record: the error class and message are kept for non-`ok`
+    /// outcomes, the oracle's detail for `wrong` answers only.
+    pub fn from_record(r: OpRecord, names: &mut OpNames) -> Op {
+        let bad = r.outcome != OpOutcome::Ok;
+        let extra = OpExtra {
+            error_class: r.error_class.filter(|_| bad),
+            message: r.message.filter(|_| bad),
+            verdict_detail: r
+                .verdict_detail
+                .filter(|_| r.verdict == Some(OpVerdict::Wrong)),
+            ids: r.ids,
+        };
+        let rare = extra.error_class.is_some()
+            || extra.message.is_some()
+            || extra.verdict_detail.is_some()
+            || extra.ids.is_some();
+        Op {
+            op: r.op,
+            intended_us: r.intended_us,
+            start_us: r.start_us,
+            end_us: r.end_us,
+            name: names.get(r.name),
+            extra: rare.then(|| Box::new(extra)),
+            kind: r.kind,
+            version: r.version,
+            outcome: r.outcome,
+            verdict: r.verdict,
+            warmup: r.warmup,
+        }
+    }
+
+    /// The compact form of each record (for tests and small histories).
+    pub fn all(records: &[OpRecord]) -> Vec<Op> {
+        let mut names = OpNames::default();
+        records
+            .iter()
+            .map(|r| Op::from_record(r.clone(), &mut names))
+            .collect()
+    }
+
+    /// Spark's error class (non-`ok` operations only).
+    pub fn error_class(&self) -> Option<&str> {
+        self.extra.as_ref()?.error_class.as_deref()
+    }
+
+    /// The error message or why the outcome is unknown (non-`ok` operations only).
+    pub fn message(&self) -> Option<&str> {
+        self.extra.as_ref()?.message.as_deref()
+    }
+
+    /// The oracle's diff of a `wrong` answer.
+    pub fn verdict_detail(&self) -> Option<&str> {
+        self.extra.as_ref()?.verdict_detail.as_deref()
+    }
+
+    /// For writes: the ids `[first, last]` inserted.
+    pub fn ids(&self) -> Option<[u64; 2]> {
+        self.extra.as_ref()?.ids
+    }
+
+    /// Microseconds from intended start to end.
+    pub fn latency_us(&self) -> u64 {
+        self.end_us.saturating_sub(self.intended_us)
+    }
+}
+
 /// Counters and latency distribution of one (version, name) pair.
 #[derive(Debug, Clone)]
 pub struct Stats {
@@ -448,6 +571,30 @@ mod tests {
             verdict_detail: None,
             ids: None,
         }
+    }
+
+    #[test]
+    fn an_op_is_compact_and_keeps_what_checkers_read() {
+        assert!(
+            std::mem::size_of::<Op>() <= 64,
+            "{}",
+            std::mem::size_of::<Op>()
+        );
+        let mut names = OpNames::default();
+        let mut bad = rec(1, SparkLine::V3_5, "q3", 0, 1, 2, "fail");
+        bad.message = Some("boom".into());
+        let good = rec(2, SparkLine::V3_5, "q3", 0, 1, 2, "ok");
+        let (a, b) = (
+            Op::from_record(bad, &mut names),
+            Op::from_record(good, &mut names),
+        );
+        assert!(std::sync::Arc::ptr_eq(&a.name, &b.name), "one name, shared");
+        assert_eq!(
+            (a.error_class(), a.message()),
+            (Some("TABLE_OR_VIEW_NOT_FOUND"), Some("boom"))
+        );
+        assert_eq!((b.error_class(), b.extra.is_none()), (None, true));
+        assert_eq!(a.latency_us(), 2);
     }
 
     #[test]

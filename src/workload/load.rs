@@ -806,11 +806,19 @@ pub fn ids_of(result: &QueryResult) -> Result<Vec<u64>, String> {
 
 /// Compares the write history with what was read back. Pure.
 pub fn check_writes(history: &[&OpRecord], read: &[u64]) -> WriteCheck {
+    let ranges: Vec<(OpOutcome, [u64; 2])> = history
+        .iter()
+        .filter_map(|r| Some((r.outcome, r.ids?)))
+        .collect();
+    check_write_ranges(&ranges, read)
+}
+
+/// [`check_writes`] on each write's outcome and id range `[first, last]`. Pure.
+pub fn check_write_ranges(writes: &[(OpOutcome, [u64; 2])], read: &[u64]) -> WriteCheck {
     let mut acked = BTreeSet::new();
     let mut uncertain = BTreeSet::new();
-    for r in history {
-        let Some([a, b]) = r.ids else { continue };
-        let target = match r.outcome {
+    for &(outcome, [a, b]) in writes {
+        let target = match outcome {
             OpOutcome::Ok => &mut acked,
             OpOutcome::Info => &mut uncertain,
             OpOutcome::Fail => continue,

@@ -7,7 +7,7 @@ use crate::check::upgrade::{missing_ids, ReadBack};
 use crate::client::{Session, SessionOptions};
 use crate::platform::Endpoints;
 use crate::versions::SparkLine;
-use crate::workload::history::{OpKind, OpRecord};
+use crate::workload::history::{Op, OpKind, OpOutcome};
 use crate::workload::load;
 
 /// Attempts of a read-back (a fresh side may still be warming up).
@@ -131,12 +131,13 @@ pub(super) async fn final_read_back(
     env: &Endpoints,
     line: SparkLine,
     table: &str,
-    history: &[OpRecord],
+    history: &[Op],
     timeout: Duration,
 ) -> load::WriteCheck {
-    let writes: Vec<&OpRecord> = history
+    let writes: Vec<(OpOutcome, [u64; 2])> = history
         .iter()
-        .filter(|r| r.kind == OpKind::Write && r.ids.is_some())
+        .filter(|r| r.kind == OpKind::Write)
+        .filter_map(|r| Some((r.outcome, r.ids()?)))
         .collect();
     let url = env
         .connect_urls(line)
@@ -148,10 +149,10 @@ pub(super) async fn final_read_back(
         Err(e) => Err(format!("connect to {url}: {e}")),
     };
     match ids {
-        Ok(ids) => load::check_writes(&writes, &ids),
+        Ok(ids) => load::check_write_ranges(&writes, &ids),
         Err(e) => load::WriteCheck {
             error: Some(e),
-            ..load::check_writes(&writes, &[])
+            ..load::check_write_ranges(&writes, &[])
         },
     }
 }
