@@ -9,7 +9,13 @@
 //! and what the Spark install needs (Java 17, Maven, Go, Python). Where something is missing
 //! the test prints SKIPPED loudly and returns, unless `CHAOS_E2E=require` (set by .ci/run),
 //! where it fails instead. The first run on a machine builds everything (see README for how
-//! long); later runs reuse the cache and take a few minutes.
+//! long: about 50 minutes of Go builds on 2 cores); later runs reuse the cache and take a few
+//! minutes.
+//!
+//! It is `#[ignore]`d, so the default suite (and .ci/run) reports it as ignored, never as
+//! passed: its cold build alone would take more than half of CI's 90-minute budget. Run it with
+//! `cargo test --release --test cluster_e2e -- --ignored` (the nightly workflow's kind job
+//! does).
 
 mod common;
 
@@ -180,6 +186,7 @@ impl Kube {
 }
 
 #[test]
+#[ignore = "opt-in, ~50 min cold / ~5 min warm: cargo test --release --test cluster_e2e -- --ignored"]
 fn cluster_up_runs_spark_enforces_network_policy_and_down_leaves_nothing() {
     let test = "cluster_up_runs_spark_enforces_network_policy_and_down_leaves_nothing";
     if skip(test) {
