@@ -56,8 +56,14 @@ pub fn schema_json() -> String {
     text
 }
 
-/// Parses and validates a scenario. `file_label` names the file in errors.
-pub fn parse(text: &str, file_label: &str) -> Result<Scenario, ScenarioErrors> {
+/// The passes every TOML format with a generated schema shares (scenario and suite files):
+/// TOML syntax (first error only), structure against `schema` (all errors), then serde. Returns
+/// the value, the span-carrying tree for further rules and the sink to report them in.
+pub(crate) fn read_checked<'a, T: serde::de::DeserializeOwned>(
+    text: &'a str,
+    file_label: &'a str,
+    schema: &serde_json::Value,
+) -> Result<(T, doc::Doc, Sink<'a>), ScenarioErrors> {
     let mut sink = Sink::new(file_label, text);
     let doc = match doc::Doc::parse(text) {
         Ok(doc) => doc,
@@ -66,19 +72,24 @@ pub fn parse(text: &str, file_label: &str) -> Result<Scenario, ScenarioErrors> {
             return Err(ScenarioErrors(sink.finish()));
         }
     };
-    shape::check(&doc.root, schema_value(), &mut sink);
+    shape::check(&doc.root, schema, &mut sink);
     if !sink.errors.is_empty() {
         return Err(ScenarioErrors(sink.finish()));
     }
-    let scenario: Scenario = match toml::from_str(text) {
-        Ok(s) => s,
+    match toml::from_str(text) {
+        Ok(value) => Ok((value, doc, sink)),
         Err(e) => {
             // The structural pass should have caught it; report serde's word for it.
             let offset = e.span().map_or(0, |s| s.start);
             sink.at(offset, "", e.message().trim().to_string());
-            return Err(ScenarioErrors(sink.finish()));
+            Err(ScenarioErrors(sink.finish()))
         }
-    };
+    }
+}
+
+/// Parses and validates a scenario. `file_label` names the file in errors.
+pub fn parse(text: &str, file_label: &str) -> Result<Scenario, ScenarioErrors> {
+    let (scenario, doc, mut sink) = read_checked::<Scenario>(text, file_label, schema_value())?;
     rules::check(&scenario, &doc, &mut sink);
     if sink.errors.is_empty() {
         Ok(scenario)

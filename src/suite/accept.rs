@@ -316,6 +316,23 @@ fn md(s: &str) -> String {
     esc(s).replace('|', "\\|").replace('\n', " ")
 }
 
+/// Where and when the suite ran and how long it took, one line, each text through `escape`.
+fn environment(r: &AcceptanceReport, escape: fn(&str) -> String) -> String {
+    let m = &r.machine;
+    format!(
+        "Platform {} · {} CPUs · {} GiB · {} · spark-chaos {} · started {} · took {} (set-up {}, {} environment start(s))",
+        escape(&m.platform),
+        m.cpus,
+        m.memory_gib,
+        escape(&m.os),
+        escape(&m.tool_version),
+        utc(r.started_ms),
+        span(r.ended_ms.saturating_sub(r.started_ms)),
+        span(r.setup_ms()),
+        r.environment_starts
+    )
+}
+
 /// `acceptance.md`: the decision, the reasons, one row per scenario.
 pub fn render_markdown(r: &AcceptanceReport) -> String {
     let mut out = String::new();
@@ -380,20 +397,7 @@ pub fn render_markdown(r: &AcceptanceReport) -> String {
             let _ = writeln!(out, "\n… {} more in acceptance.html", not_valid.len() - 20);
         }
     }
-    let m = &r.machine;
-    let _ = writeln!(
-        out,
-        "\nPlatform {} · {} CPUs, {} GiB, {} · spark-chaos {} · started {} · took {} (set-up {}, {} environment start(s))",
-        md(&m.platform),
-        m.cpus,
-        m.memory_gib,
-        md(&m.os),
-        md(&m.tool_version),
-        utc(r.started_ms),
-        span(r.ended_ms.saturating_sub(r.started_ms)),
-        span(r.setup_ms()),
-        r.environment_starts
-    );
+    let _ = writeln!(out, "\n{}", environment(r, md));
     out
 }
 
@@ -528,19 +532,10 @@ pub fn render_html(r: &AcceptanceReport) -> String {
         }
         out.push_str("</tbody></table>");
     }
-    let m = &r.machine;
     let _ = writeln!(
         out,
-        r#"<h2>Environment</h2><p>Platform {} · {} CPUs · {} GiB · {} · spark-chaos {} · started {} · took {} (set-up {}, {} environment start(s)).</p></main></body></html>"#,
-        esc(&m.platform),
-        m.cpus,
-        m.memory_gib,
-        esc(&m.os),
-        esc(&m.tool_version),
-        utc(r.started_ms),
-        span(r.ended_ms.saturating_sub(r.started_ms)),
-        span(r.setup_ms()),
-        r.environment_starts
+        "<h2>Environment</h2><p>{}.</p></main></body></html>",
+        environment(r, esc)
     );
     out
 }

@@ -10,8 +10,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::doc::{self, Path as DocPath};
-use crate::scenario::error::Sink;
+use crate::scenario::doc::Path as DocPath;
 use crate::scenario::{Platform, Scenario, ScenarioError, ScenarioErrors};
 
 /// A suite file.
@@ -110,26 +109,8 @@ pub fn schema_json() -> String {
 /// files). Every mistake is reported: the suite's own at their line and column, a scenario's
 /// in its file (with the suite position that named it).
 pub fn parse(text: &str, label: &str, dir: &Path) -> Result<Suite, ScenarioErrors> {
-    let mut sink = Sink::new(label, text);
-    let doc = match doc::Doc::parse(text) {
-        Ok(doc) => doc,
-        Err((message, offset)) => {
-            sink.at(offset, "", message);
-            return Err(ScenarioErrors(sink.finish()));
-        }
-    };
-    crate::scenario::shape::check(&doc.root, schema_value(), &mut sink);
-    if !sink.errors.is_empty() {
-        return Err(ScenarioErrors(sink.finish()));
-    }
-    let file: SuiteFile = match toml::from_str(text) {
-        Ok(f) => f,
-        Err(e) => {
-            let offset = e.span().map_or(0, |s| s.start);
-            sink.at(offset, "", e.message().trim().to_string());
-            return Err(ScenarioErrors(sink.finish()));
-        }
-    };
+    let (file, doc, mut sink) =
+        crate::scenario::read_checked::<SuiteFile>(text, label, schema_value())?;
     let acceptance = DocPath::root().key("acceptance").key("tolerate_unknown");
     for (i, check) in file.acceptance.tolerate_unknown.iter().enumerate() {
         if NEVER_TOLERATED.contains(&check.as_str()) {
