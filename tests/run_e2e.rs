@@ -1,6 +1,6 @@
 //! `chaos run scenarios/ci-smoke.toml` end to end on the `local` platform, for real (verified on
 //! this project's Linux machines: 2 cores, 24 GiB, Java 17): both Spark versions come up, TPC-DS
-//! sf0.1 is loaded, the quick queries and writes run for 105 s with a 15 s S3 blackhole, every
+//! sf0.1 is loaded, the quick queries and writes run for 2 minutes with a 15 s S3 blackhole, every
 //! check of this healthy system is `valid` for both versions (so the run exits 0, as a CI job
 //! gating on it needs), and the reports (HTML, Markdown, JSON, JUnit, history, faults, logs) are
 //! written; the fault is healed and the environment the run started is gone.
@@ -77,7 +77,7 @@ fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
     // The recovery figures people read are delays after the heal, as the check measured.
     for r in &report.recoveries {
         let first = r.first_ok_s.expect("first ok after the heal");
-        assert!(first > 0.0 && first <= 30.0, "first ok after {first} s");
+        assert!(first > 0.0 && first <= 40.0, "first ok after {first} s");
     }
     assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
     assert!(

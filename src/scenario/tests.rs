@@ -519,10 +519,19 @@ fn ci_smoke_is_short_and_its_baseline_is_measurable() {
     let sc = load(&scenarios_dir().join("ci-smoke.toml")).unwrap_or_else(|e| panic!("{e}"));
     let w = sc.workload.as_ref().expect("workload");
     assert!(w.duration.get() <= Duration::from_secs(120));
-    // At least 30 s of baseline between the warm-up and the fault, so that finished
-    // operations fall in the before window (steady state and availability can decide).
-    let baseline = sc.faults[0].at.get().saturating_sub(w.warmup.get());
-    assert!(baseline >= Duration::from_secs(30), "baseline {baseline:?}");
+    // At least 30 s of baseline between the warm-up and the fault (`at` counts from the end of
+    // the warm-up), so that finished operations fall in the before window, and after the heal
+    // at least the recovery bound to observe the recovery in.
+    let f = &sc.faults[0];
+    assert!(
+        f.at.get() >= Duration::from_secs(30),
+        "baseline {:?}",
+        f.at.get()
+    );
+    let healed = f.at.get() + f.duration.expect("a duration").get();
+    let after = w.measured().saturating_sub(healed);
+    let bound = sc.checks.recovery_within.expect("recovery_within").get();
+    assert!(after >= bound, "{after:?} after the heal, bound {bound:?}");
     assert_eq!(sc.checks.wrong_answers, Some(0));
     assert_eq!(sc.checks.lost_writes, Some(0));
     assert!(w.writes);
