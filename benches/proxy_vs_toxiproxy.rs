@@ -415,10 +415,14 @@ impl Toxiproxy {
                         "building it failed"
                     };
                     eprintln!();
-                    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+                    eprintln!(
+                        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+                    );
                     eprintln!("!!! Toxiproxy is NOT measured: {why}.");
                     eprintln!("!!! Measuring direct and ours only; no ratio to Toxiproxy.");
-                    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+                    eprintln!(
+                        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+                    );
                     eprintln!();
                     return None;
                 }
