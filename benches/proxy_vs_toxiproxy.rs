@@ -11,7 +11,8 @@
 //! every byte through the toxic path). Both proxies run in their own process — ours is this
 //! binary re-executed, on a 2-worker tokio runtime like the supervisor's — and one
 //! client/server program (blocking threads, `TCP_NODELAY`) drives every path. Each round runs
-//! every path once, in a rotating order, so machine noise spreads over all of them.
+//! every path once, in a rotating order, so machine noise spreads over all of them; the table
+//! shows medians and ratios of medians, and the median of per-round ratios follows it.
 //!
 //! ```text
 //! cargo bench --bench proxy_vs_toxiproxy
@@ -119,6 +120,25 @@ fn main() {
             None => print!(" n/a |"),
         }
         println!(" {:.2} |", med[o][w] / med[d][w]);
+    }
+    // Paired ratios: the same round's runs are closest in time, so the median of per-round
+    // ratios is less shaken by load that comes and goes than the ratio of medians.
+    println!();
+    let paired = |a: usize, b: usize, w: usize| {
+        let ratios: Vec<f64> = results[a][w]
+            .iter()
+            .zip(&results[b][w])
+            .map(|(x, y)| x / y)
+            .collect();
+        median(&ratios)
+    };
+    for (w, label) in labels.iter().enumerate() {
+        let vs_toxiproxy = t.map_or("n/a".to_string(), |t| format!("{:.2}x", paired(o, t, w)));
+        println!(
+            "paired (median of per-round ratios), {label}: ours / toxiproxy {vs_toxiproxy}, \
+             ours / direct {:.2}",
+            paired(o, d, w)
+        );
     }
     println!();
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
