@@ -16,6 +16,7 @@
 //! | `server.rs` | [`Proxy::start`], [`ProxyHandle`]: the listener, the accept loop, `refuse`, add/remove/clear, `set_upstream` and `reset_connections` (a load balancer's switch) |
 //! | `conn.rs` | one proxied connection: the upstream connect, the two pump tasks, connection timers (`reset`, `timeout`) |
 //! | `pump.rs` | one direction of one connection: the no-fault fast path and the queued toxic path |
+//! | `zero_copy.rs` | the fast path's pipe on Linux: socket → pipe → socket with `splice(2)` |
 //! | `spec.rs` | [`ToxicSpec`] (serde, `kind`-tagged), [`Direction`], [`ToxicId`] |
 //! | `stats.rs` | [`ProxyStats`]: byte and event counters |
 //! | `error.rs` | [`ProxyError`] |
@@ -47,10 +48,12 @@
 //! drawn for every matching request.
 //!
 //! **How live connections pick up a toxic.** A connection with no applicable toxic runs the fast
-//! path: each direction reads into a 128 KiB buffer and writes it straight out. Before writing
-//! what it read, each direction checks (an atomic load) whether the toxic set changed, and if a
-//! stream toxic now applies, that data and everything after it go through the toxic path; so a
-//! newly added stream toxic affects live connections from their next read on. Connection toxics
+//! path: on Linux in TCP mode each direction splices what it reads into a pipe and from the pipe
+//! to the other socket (zero-copy, `zero_copy.rs`); in HTTP mode and elsewhere it reads into a
+//! 128 KiB buffer and writes it straight out. Before writing what it read, each direction
+//! checks (an atomic load) whether the toxic set changed, and if a stream toxic now applies,
+//! that data (read out of the pipe, in order) and everything after it go through the toxic
+//! path; so a newly added stream toxic affects live connections from their next read on. Connection toxics
 //! (`reset`, `timeout`) are armed on live connections as soon as they are added; `refuse` acts
 //! on the listener at once. HTTP toxics act on live keep-alive connections from their next
 //! request on, because the HTTP mode always tracks message boundaries. When the last toxic is
@@ -110,6 +113,7 @@ mod server;
 mod spec;
 mod stats;
 pub mod toxic;
+mod zero_copy;
 
 #[cfg(test)]
 mod tests;

@@ -1,23 +1,31 @@
 //! One flow of one connection: read from the source, frame (HTTP mode), apply the stream
 //! toxics, write to the destination.
 //!
-//! **Fast path.** While no stream toxic applies and nothing is queued, a pump reads into a
-//! 128 KiB buffer and writes straight from it, so a fault-free proxy costs two syscalls per
-//! chunk. Before writing what it read it checks (an atomic load) whether the toxic set changed.
+//! **Fast path.** While no stream toxic applies and nothing is queued, bytes go straight
+//! through. On Linux an unframed (TCP-mode) flow splices them socket → pipe → socket
+//! (`zero_copy.rs`): they never enter user space, and a round costs two `splice` calls. Before
+//! draining the pipe the pump checks (an atomic load) whether the toxic set changed; if a
+//! stream toxic now applies, the bytes in the pipe are read out into the queue, in front of
+//! anything read later, and the toxic path carries on from there. Elsewhere, and in HTTP mode
+//! (which must see every byte to frame it), the pump reads into a 128 KiB buffer and writes
+//! straight from it, with the same check before each write.
 //!
 //! **Toxic path.** Otherwise the bytes become timestamped chunks in a queue (at most 4 MiB; the
 //! pump stops reading beyond that, which pushes back on the sender like a socket buffer). One
 //! `select!` loop keeps reading while there is room and writes the front chunk when the toxics
 //! allow. A change of the toxic set wakes the loop and the front chunk is planned again, so a
 //! healed latency releases queued chunks at once. Writes are single `write` calls (cancel-safe),
-//! so no byte is ever half-written or written twice.
+//! so no byte is ever half-written or written twice. A chunk is a slice of the read buffer, not
+//! a copy: nothing is allocated per chunk, and the buffer is reused once its chunks are written.
+//! A chunk that may go at once is written with `try_write` before the loop waits on anything.
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -30,9 +38,13 @@ use super::server::Config;
 use super::spec::Flow;
 use super::stats::bump;
 use super::toxic::{Chunk, CloseKind, Plan};
+use super::zero_copy::{self, Pipe};
 
 /// The read buffer of each pump.
 pub(crate) const BUF_SIZE: usize = 128 * 1024;
+/// Below this much room left in the read buffer, a pump that cannot reuse its buffer (queued
+/// chunks still point into it) starts a new one.
+const MIN_READ: usize = 16 * 1024;
 /// The most bytes a pump queues before it stops reading.
 const QUEUE_LIMIT: usize = 4 * 1024 * 1024;
 /// How long a client that got a closing answer may keep sending before the proxy closes.
@@ -109,6 +121,11 @@ pub(crate) struct Pump {
     dst_shut: bool,
     linger_until: Option<Instant>,
     segs: Vec<Seg>,
+    /// Where reads land. Chunks queued for the toxic path are slices of it, so reading never
+    /// copies or allocates per chunk; the buffer is reused once every slice of it is written.
+    rbuf: BytesMut,
+    /// The zero-copy fast path (Linux, unframed flows).
+    pipe: Option<Pipe>,
 }
 
 impl Pump {
@@ -125,6 +142,10 @@ impl Pump {
         let config = config_rx.borrow_and_update().clone();
         let mut chain = Chain::new(flow, conn.seed);
         chain.sync(&config);
+        let pipe = match framer {
+            Framer::Raw => Pipe::new(),
+            Framer::Request(_) | Framer::Response(_) => None,
+        };
         Pump {
             flow,
             src,
@@ -144,13 +165,15 @@ impl Pump {
             dst_shut: false,
             linger_until: None,
             segs: Vec::new(),
+            // Allocated on the first read: a spliced flow never needs it.
+            rbuf: BytesMut::new(),
+            pipe,
         }
     }
 
     /// Run until the flow ends or the connection closes.
     pub(crate) async fn run(mut self) {
-        let mut buf = vec![0u8; BUF_SIZE];
-        let stop = self.pump(&mut buf).await;
+        let stop = self.pump().await;
         if let Stop::Close(kind) = stop {
             self.conn.request_close(kind);
             self.close(kind);
@@ -188,7 +211,7 @@ impl Pump {
         }
     }
 
-    async fn pump(&mut self, buf: &mut [u8]) -> Stop {
+    async fn pump(&mut self) -> Stop {
         loop {
             if let Some(stop) = self.control() {
                 return stop;
@@ -198,16 +221,25 @@ impl Pump {
                     self.shut_dst().await;
                     return Stop::Done;
                 }
+                if self.pipe.is_some() && self.hold.is_none() && !self.dst_shut {
+                    if let Err(stop) = self.splice_round().await {
+                        return stop;
+                    }
+                    continue;
+                }
+                self.make_room();
                 let wants_answers = matches!(self.framer, Framer::Response(_));
                 let linger = self.linger_until;
                 let result = tokio::select! {
                     biased;
-                    read = self.src.read(buf) => self.on_read(read, buf).await,
+                    read = self.src.read_buf(&mut self.rbuf) => self.on_read(read).await,
                     _ = self.close_rx.changed() => {
                         self.close_rx.mark_changed();
                         Ok(())
                     }
-                    _ = answers_queued(&self.conn, wants_answers) => self.process(buf, 0).await,
+                    _ = answers_queued(&self.conn, wants_answers) => {
+                        self.process(Bytes::new()).await
+                    }
                     _ = sleep_until(linger), if linger.is_some() => return Stop::Done,
                 };
                 if let Err(stop) = result {
@@ -216,6 +248,15 @@ impl Pump {
             } else {
                 let now = Instant::now();
                 let step = self.front(now);
+                // The front chunk may go now: try it before waiting on anything, so a chunk
+                // that passes at once costs no trip through the scheduler.
+                if let Step::Write(n) = step {
+                    match self.try_write_front(n) {
+                        Ok(true) => continue,
+                        Ok(false) => {}
+                        Err(stop) => return stop,
+                    }
+                }
                 if let Step::Shutdown(after) = step {
                     self.queue.pop_front();
                     self.shut_dst().await;
@@ -230,6 +271,9 @@ impl Pump {
                     return Stop::Done;
                 }
                 let can_read = !self.eof && !self.draining && self.queued < QUEUE_LIMIT;
+                if can_read {
+                    self.make_room();
+                }
                 let (write_len, wake) = match step {
                     Step::Write(n) => (n, None),
                     Step::Wait(at) => (0, Some(at)),
@@ -253,8 +297,12 @@ impl Pump {
                     }
                     written = self.dst.write(front), if write_len > 0 => self.on_written(written),
                     _ = sleep_until(wake), if wake.is_some() => Ok(()),
-                    read = self.src.read(buf), if can_read => self.on_read(read, buf).await,
-                    _ = answers_queued(&self.conn, wants_answers) => self.process(buf, 0).await,
+                    read = self.src.read_buf(&mut self.rbuf), if can_read => {
+                        self.on_read(read).await
+                    }
+                    _ = answers_queued(&self.conn, wants_answers) => {
+                        self.process(Bytes::new()).await
+                    }
                     _ = sleep_until(linger), if linger.is_some() => return Stop::Done,
                 };
                 if let Err(stop) = result {
@@ -286,7 +334,16 @@ impl Pump {
         None
     }
 
-    async fn on_read(&mut self, read: io::Result<usize>, buf: &[u8]) -> Result<(), Stop> {
+    /// Make sure the read buffer has room: reuse it when nothing points into it any more, else
+    /// keep filling its tail, else start a new one.
+    fn make_room(&mut self) {
+        let room = self.rbuf.capacity() - self.rbuf.len();
+        if room < BUF_SIZE && !self.rbuf.try_reclaim(BUF_SIZE) && room < MIN_READ {
+            self.rbuf = BytesMut::with_capacity(BUF_SIZE);
+        }
+    }
+
+    async fn on_read(&mut self, read: io::Result<usize>) -> Result<(), Stop> {
         match read {
             Ok(0) => {
                 self.eof = true;
@@ -298,14 +355,15 @@ impl Pump {
                 if let Some(bytes) = partial {
                     self.emit_bytes(bytes).await?;
                 }
-                self.process(buf, 0).await
+                self.process(Bytes::new()).await
             }
             Ok(n) => {
                 self.conn.proxy.counters.read(self.flow, n);
                 if let Some(stop) = self.control() {
                     return Err(stop);
                 }
-                self.process(buf, n).await
+                let input = self.rbuf.split().freeze();
+                self.process(input).await
             }
             Err(e) => Err(self.io_failure(&e, Side::Src)),
         }
@@ -333,11 +391,10 @@ impl Pump {
         Ok(())
     }
 
-    /// Frame `buf[..n]` and act on the result.
-    async fn process(&mut self, buf: &[u8], n: usize) -> Result<(), Stop> {
-        let input = &buf[..n];
+    /// Frame `input` (what was just read) and act on the result.
+    async fn process(&mut self, input: Bytes) -> Result<(), Stop> {
         if let Framer::Raw = self.framer {
-            return self.emit_input(input).await;
+            return self.emit_input(&input, 0..input.len()).await;
         }
         let mut segs = std::mem::take(&mut self.segs);
         match &mut self.framer {
@@ -346,7 +403,7 @@ impl Pump {
                 let config = &self.config;
                 let http = self.conn.http.as_ref();
                 framer.feed(
-                    input,
+                    &input,
                     &mut |head| {
                         if http.is_some_and(|h| h.is_unframed()) {
                             Decision {
@@ -366,24 +423,24 @@ impl Pump {
                         .exchanges
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    framer.feed(input, &mut exchanges, &mut segs);
+                    framer.feed(&input, &mut exchanges, &mut segs);
                 }
             }
         }
         let mut result = Ok(());
         for seg in segs.drain(..) {
             if result.is_ok() {
-                result = self.apply(seg, input).await;
+                result = self.apply(seg, &input).await;
             }
         }
         self.segs = segs;
         result
     }
 
-    async fn apply(&mut self, seg: Seg, input: &[u8]) -> Result<(), Stop> {
+    async fn apply(&mut self, seg: Seg, input: &Bytes) -> Result<(), Stop> {
         let counters = &self.conn.proxy.counters;
         match seg {
-            Seg::Input(range) => self.emit_input(&input[range]).await?,
+            Seg::Input(range) => self.emit_input(input, range).await?,
             Seg::Bytes(bytes) => self.emit_bytes(bytes).await?,
             Seg::Injected(bytes) => {
                 bump(&counters.answered, 1);
@@ -431,14 +488,15 @@ impl Pump {
         self.queue.is_empty() && self.chain.is_empty() && self.hold.is_none() && !self.dst_shut
     }
 
-    async fn emit_input(&mut self, data: &[u8]) -> Result<(), Stop> {
-        if data.is_empty() {
+    /// Pass on `input[range]`: written at once, or queued as a slice of the read buffer.
+    async fn emit_input(&mut self, input: &Bytes, range: Range<usize>) -> Result<(), Stop> {
+        if range.is_empty() {
             return Ok(());
         }
         if self.direct() {
-            self.write_direct(data).await
+            self.write_direct(&input[range]).await
         } else {
-            self.queue_data(Bytes::copy_from_slice(data));
+            self.queue_data(input.slice(range));
             Ok(())
         }
     }
@@ -479,7 +537,14 @@ impl Pump {
     async fn write_direct(&mut self, data: &[u8]) -> Result<(), Stop> {
         let mut off = 0;
         while off < data.len() {
-            let written = tokio::select! {
+            // Usually the socket takes it all at once: no waker, no select.
+            let written = match self.dst.try_write(&data[off..]) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                other => Some(other),
+            };
+            let written = match written {
+                Some(written) => written,
+                None => tokio::select! {
                 biased;
                 written = self.dst.write(&data[off..]) => written,
                 _ = self.close_rx.changed() => {
@@ -489,6 +554,7 @@ impl Pump {
                     }
                     continue;
                 }
+                },
             };
             match written {
                 Ok(0) => return Err(self.io_failure(&io::ErrorKind::WriteZero.into(), Side::Dst)),
@@ -500,6 +566,100 @@ impl Pump {
             }
         }
         Ok(())
+    }
+
+    /// Write up to `len` bytes of the front chunk if the destination takes them without
+    /// waiting; `Ok(false)` when it would block.
+    fn try_write_front(&mut self, len: usize) -> Result<bool, Stop> {
+        let written = match self.queue.front() {
+            Some(Item::Data(chunk)) => self.dst.try_write(&chunk.data[..len]),
+            _ => return Ok(false),
+        };
+        match written {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            written => self.on_written(written).map(|()| true),
+        }
+    }
+
+    /// One round of the zero-copy fast path: fill the empty pipe from the source, then drain
+    /// it to the destination. Before each drain the toxic set is checked (an atomic load), as
+    /// the copying path does before each write; when a stream toxic now applies, or the proxy
+    /// is draining, the bytes still in the pipe move to the queue and the toxic path carries on
+    /// from exactly there, so nothing is lost or reordered. Returns with the pipe empty.
+    async fn splice_round(&mut self) -> Result<(), Stop> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(());
+        };
+        let filled = tokio::select! {
+            biased;
+            filled = pipe.fill(self.src.as_ref()) => filled,
+            _ = self.close_rx.changed() => {
+                self.close_rx.mark_changed();
+                return Ok(());
+            }
+        };
+        match filled {
+            Ok(0) => {
+                self.eof = true;
+                return Ok(());
+            }
+            Ok(n) => self.conn.proxy.counters.read(self.flow, n),
+            Err(e) if zero_copy::unsupported(&e) => {
+                // Nothing moved: copy from now on.
+                self.pipe = None;
+                return Ok(());
+            }
+            Err(e) => return Err(self.io_failure(&e, Side::Src)),
+        }
+        loop {
+            if let Some(stop) = self.control() {
+                return Err(stop);
+            }
+            if self.draining || !self.chain.is_empty() {
+                return self.spill();
+            }
+            let Some(pipe) = self.pipe.as_mut().filter(|p| p.len() > 0) else {
+                return Ok(());
+            };
+            let drained = tokio::select! {
+                biased;
+                drained = pipe.drain(self.dst.as_ref()) => drained,
+                _ = self.close_rx.changed() => {
+                    self.close_rx.mark_changed();
+                    continue;
+                }
+                // A toxic added while the destination is not taking bytes acts on the bytes
+                // in the pipe at once.
+                _ = self.config_rx.changed() => {
+                    self.config_rx.mark_changed();
+                    continue;
+                }
+            };
+            match drained {
+                Ok(n) => self.conn.proxy.counters.spliced(self.flow, n),
+                Err(e) if zero_copy::unsupported(&e) => {
+                    let spilled = self.spill();
+                    self.pipe = None;
+                    return spilled;
+                }
+                Err(e) => return Err(self.io_failure(&e, Side::Dst)),
+            }
+        }
+    }
+
+    /// Move the bytes in the pipe to the queue (in order, ahead of anything read later).
+    fn spill(&mut self) -> Result<(), Stop> {
+        let Some(pipe) = self.pipe.as_mut().filter(|p| p.len() > 0) else {
+            return Ok(());
+        };
+        match pipe.take() {
+            Ok(data) => {
+                self.queue_data(data);
+                Ok(())
+            }
+            // Cannot happen with a pipe only this pump uses; never leave a silent gap.
+            Err(_) => Err(Stop::Close(CloseKind::Fin)),
+        }
     }
 
     /// What to do with the front of the queue now; discards what the toxics drop.

@@ -16,6 +16,7 @@ pub(crate) struct Counters {
     pub closes: AtomicU64,
     pub read: [AtomicU64; 2],
     pub written: [AtomicU64; 2],
+    pub spliced: [AtomicU64; 2],
     pub discarded: [AtomicU64; 2],
     pub requests: AtomicU64,
     pub answered: AtomicU64,
@@ -38,6 +39,12 @@ impl Counters {
         bump(&self.written[flow.index()], n as u64);
     }
 
+    /// `n` bytes written through the zero-copy path (counted as written too).
+    pub(crate) fn spliced(&self, flow: Flow, n: usize) {
+        self.written(flow, n);
+        bump(&self.spliced[flow.index()], n as u64);
+    }
+
     pub(crate) fn discarded(&self, flow: Flow, n: usize) {
         bump(&self.discarded[flow.index()], n as u64);
     }
@@ -48,6 +55,7 @@ impl Counters {
             bytes_read: get(&self.read[i]),
             bytes_written: get(&self.written[i]),
             bytes_discarded: get(&self.discarded[i]),
+            bytes_spliced: get(&self.spliced[i]),
         };
         ProxyStats {
             connections_accepted: get(&self.accepted),
@@ -78,6 +86,10 @@ pub struct FlowStats {
     pub bytes_written: u64,
     /// Bytes read and deliberately dropped (blackhole, answered request bodies, truncated tails).
     pub bytes_discarded: u64,
+    /// Bytes of `bytes_written` that went socket to socket through a pipe (`splice(2)`, Linux,
+    /// while no stream toxic applied), never copied into the proxy.
+    #[serde(default)]
+    pub bytes_spliced: u64,
 }
 
 /// What the HTTP mode did.
