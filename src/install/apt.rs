@@ -20,19 +20,37 @@ pub fn install(what: &str, packages: &[&str]) -> Result<(), InstallError> {
         "installing {what} from Debian packages (apt-get install {})",
         packages.join(" ")
     ));
+    // Two chaos processes (a suite and a cluster, two tests) must not race for dpkg's locks:
+    // take ours first, and let apt itself wait for one held by anything else.
+    let _turn = turn();
     steps::run(
         "apt-get update",
-        Command::new("apt-get").args(["update", "-q"]),
+        Command::new("apt-get").args(["update", "-q", "-o", LOCK_WAIT]),
     )?;
     steps::run(
         &format!("apt-get install {}", packages.join(" ")),
         Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(["install", "-y", "-q", "--no-install-recommends", "-o", LOCK_WAIT])
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
     steps::done(what, t);
     Ok(())
+}
+
+/// How long apt waits for a lock another program holds (unattended upgrades, say), seconds.
+const LOCK_WAIT: &str = "DPkg::Lock::Timeout=600";
+
+/// An exclusive lock all chaos processes of this machine take around apt-get (released when
+/// dropped); None when it cannot be had, in which case apt's own waiting is all there is.
+fn turn() -> Option<nix::fcntl::Flock<std::fs::File>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/run/lock/spark-chaos-apt.lock")
+        .ok()?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).ok()
 }
 
 /// Makes sure `nft` (nftables) is there, for network partitions.
