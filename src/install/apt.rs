@@ -30,7 +30,14 @@ pub fn install(what: &str, packages: &[&str]) -> Result<(), InstallError> {
     steps::run(
         &format!("apt-get install {}", packages.join(" ")),
         Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", "-o", LOCK_WAIT])
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "-o",
+                LOCK_WAIT,
+            ])
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;

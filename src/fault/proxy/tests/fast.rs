@@ -24,6 +24,17 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Read everything from `stream` in pieces, returning its length and checksum.
 async fn drain_with_checksum(stream: &mut tokio::net::TcpStream) -> (usize, [u8; 32]) {
+    drain_pausing(stream, &[], None).await
+}
+
+/// Like [`drain_with_checksum`], but each time the total passes one of `marks` the reader asks
+/// `switcher` to act and waits until it has.
+async fn drain_pausing(
+    stream: &mut tokio::net::TcpStream,
+    marks: &[usize],
+    switcher: Option<&tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>>,
+) -> (usize, [u8; 32]) {
+    let mut marks = marks.iter().copied().peekable();
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0;
@@ -37,6 +48,11 @@ async fn drain_with_checksum(stream: &mut tokio::net::TcpStream) -> (usize, [u8;
         }
         hash.update(&buf[..n]);
         total += n;
+        if let (Some(_), Some(tx)) = (marks.next_if(|&m| total >= m), switcher) {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            tx.send(done_tx).await.expect("switcher");
+            done_rx.await.expect("switched");
+        }
     }
 }
 
@@ -87,29 +103,12 @@ async fn a_toxic_applied_mid_transfer_and_removed_loses_and_reorders_nothing() {
     // on. The reader waits for each switch, so every toxic acts on part of the stream.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<()>>(1);
     let reader = tokio::spawn(async move {
-        let mut marks = [8 * MIB, 16 * MIB, 24 * MIB, 32 * MIB]
-            .into_iter()
-            .peekable();
-        let mut hash = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0;
-        loop {
-            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
-                .await
-                .expect("data in time")
-                .expect("read");
-            if n == 0 {
-                let sum: [u8; 32] = hash.finalize().into();
-                return (total, sum);
-            }
-            hash.update(&buf[..n]);
-            total += n;
-            if marks.next_if(|&m| total >= m).is_some() {
-                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-                tx.send(done_tx).await.expect("switcher");
-                done_rx.await.expect("switched");
-            }
-        }
+        drain_pausing(
+            &mut stream,
+            &[8 * MIB, 16 * MIB, 24 * MIB, 32 * MIB],
+            Some(&tx),
+        )
+        .await
     });
     let toxics = [
         ToxicSpec::Latency(LatencySpec {
