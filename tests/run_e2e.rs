@@ -107,7 +107,10 @@ fn ci_smoke_scenario_runs_end_to_end_with_verdicts_and_reports() {
     // The recovery figures people read are delays after the heal, as the check measured.
     for r in &report.recoveries {
         let first = r.first_ok_s.expect("first ok after the heal");
-        assert!(first > 0.0, "first ok after {first} s: a delay after the heal, never 0");
+        assert!(
+            first > 0.0,
+            "first ok after {first} s: a delay after the heal, never 0"
+        );
     }
     assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
     assert!(
