@@ -162,6 +162,11 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
         .running()
         .map_err(|e| SuiteError::Env(e.to_string()))?
         .is_some();
+    // Stops the environment the suite started on every way out of here, errors included.
+    let stopper = (!was_running).then(|| StopOnExit {
+        platform: o.platform.clone(),
+        say: o.say,
+    });
     let selected: Vec<usize> = (0..suite.scenarios.len())
         .filter(|&i| o.only.is_empty() || o.only.contains(&state.scenarios[i].name))
         .collect();
@@ -255,12 +260,7 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
             break;
         }
     }
-    if !was_running {
-        (o.say)("stopping the environment the suite started");
-        if let Err(e) = o.platform.down(false) {
-            (o.say)(&format!("    could not stop it: {e}"));
-        }
-    }
+    drop(stopper);
     let (decision, reasons) = accept::decide(&state.scenarios, &suite.file.acceptance, interrupted);
     let report = AcceptanceReport {
         suite: suite.file.name.clone(),
@@ -287,6 +287,21 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
         dir,
         exit_code,
     })
+}
+
+/// Stops the environment when dropped.
+struct StopOnExit {
+    platform: PlatformRef,
+    say: fn(&str),
+}
+
+impl Drop for StopOnExit {
+    fn drop(&mut self) {
+        (self.say)("stopping the environment the suite started");
+        if let Err(e) = self.platform.down(false) {
+            (self.say)(&format!("    could not stop it: {e}"));
+        }
+    }
 }
 
 /// Writes the acceptance report's four files into `dir`.
