@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
 mod cluster;
 mod env;
 mod fault;
@@ -26,6 +27,8 @@ Examples:
   chaos run scenarios/s3-outage.toml          the S3-outage scenario on both versions (local)
   chaos run scenarios/ci-smoke.toml --reports out   the CI smoke scenario, reports under out/
   chaos suite suites/nightly.toml             the nightly suite on one environment
+  chaos bench --queries all --iterations 3    TPC-DS on both versions, with confidence intervals
+  chaos bench --baseline reports/bench-<time> compare with an earlier bench (exit 1: regression)
   chaos suite suites/nightly.toml --resume reports/suite-nightly-<time>   finish an interrupted one
   chaos validate scenarios/*.toml             check scenario files (file:line:column: field)
   chaos env up && chaos env status            bring the environment up and look at it
@@ -72,6 +75,11 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario end to end and write its reports (the main job).
     Run(scenario::RunArgs),
+    /// Time TPC-DS on 3.5.7 and 4.1.0 (or one of them): medians with 95 % intervals, the
+    /// 4.1.0 / 3.5.7 ratio per query and its geometric mean, Spark's own metrics, and
+    /// regressions against a baseline. Exit 0 parity and no regression, 1 a slowdown, a
+    /// regression or a wrong answer, 3 undecidable.
+    Bench(bench::BenchArgs),
     /// Run a suite of scenarios on one environment and write the acceptance report
     /// (accept / reject / undecided).
     Suite(suite::SuiteArgs),
@@ -345,6 +353,7 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Fault { command } => fault::run(here()?, command),
         Command::Run(a) => scenario::run_cmd(home, cache, &a),
         Command::Suite(a) => suite::run(home, cache, &a),
+        Command::Bench(a) => bench::run(home, cache, &a),
         Command::Report(a) => scenario::report_cmd(&a),
         Command::Validate { files } => scenario::validate(&files),
         Command::List { dir } => scenario::list(&dir),

@@ -42,7 +42,13 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
             a.file.display()
         ))
     })?;
-    let scenario = crate::scenario::parse(&text, &a.file.display().to_string())
+    run_text(home, cache, &text, a)
+}
+
+/// Runs a scenario given as text (`a.file` names it in errors and the report): `chaos run`
+/// and `chaos bench`.
+pub fn run_text(home: &EnvHome, cache: &Cache, text: &str, a: &RunArgs) -> Result<(), Failure> {
+    let scenario = crate::scenario::parse(text, &a.file.display().to_string())
         .map_err(|e| Failure::input(anyhow::anyhow!("the scenario is invalid:\n{e}")))?;
     eprintln!("scenario {}: {}", scenario.name, scenario.description);
     let kind = a.platform.unwrap_or(scenario.platform);
@@ -57,7 +63,7 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
         interrupted,
         say,
     };
-    let outcome = run::run(&scenario, &text, &opts).map_err(|e| Failure {
+    let outcome = run::run(&scenario, text, &opts).map_err(|e| Failure {
         code: e.exit_code(),
         error: e.into(),
     })?;

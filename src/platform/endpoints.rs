@@ -20,6 +20,9 @@ pub struct LineEndpoints {
     pub line: SparkLine,
     /// Its Spark Connect endpoints (`sc://127.0.0.1:PORT`), one per replica, in replica order.
     pub connect: Vec<String>,
+    /// Its Connect servers' Spark UI and REST API (`http://127.0.0.1:PORT`), one per replica
+    /// in replica order; empty where the platform does not reach them.
+    pub ui: Vec<String>,
     /// Its Hive Metastore's Thrift address.
     pub metastore: Option<SocketAddr>,
     /// Its History Server (`http://127.0.0.1:PORT`).

@@ -144,6 +144,7 @@ fn section_html(s: &Section) -> String {
     match s {
         Section::Compat(r) => super::compat::render_html(r),
         Section::Upgrade(u) => super::upgrade::render_html(u),
+        Section::Bench(b) => super::bench::render_html(b),
         Section::Legacy(l) => l.html.clone(),
     }
 }

@@ -43,6 +43,16 @@ pub fn render(report: &RunReport) -> String {
         suites.push(("run".to_string(), run_wide));
     }
 
+    let bench: Vec<(String, usize, usize, usize, String)> = report
+        .sections
+        .iter()
+        .filter_map(|s| match s {
+            super::Section::Bench(b) => Some(super::bench::junit_suites(b, scenario)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let extra = |i: usize| -> usize { bench.iter().map(|s| [s.1, s.2, s.3][i]).sum() };
     let count = |v: Verdict| report.checks.iter().filter(|c| c.verdict == v).count();
     let errors = usize::from(failed.is_some());
     let timestamp = utc(report.started_ms);
@@ -53,9 +63,9 @@ pub fn render(report: &RunReport) -> String {
         out,
         r#"<testsuites name="chaos.{}" tests="{}" failures="{}" errors="{errors}" skipped="{}" time="{time}" timestamp="{timestamp}">"#,
         esc(scenario),
-        report.checks.len() + errors,
-        count(Verdict::Invalid),
-        count(Verdict::Unknown)
+        report.checks.len() + errors + extra(0),
+        count(Verdict::Invalid) + extra(1),
+        count(Verdict::Unknown) + extra(2)
     );
     for (suite, checks) in &suites {
         let class = esc(&format!("chaos.{scenario}.{suite}"));
@@ -86,6 +96,15 @@ pub fn render(report: &RunReport) -> String {
         if report.status == RunStatus::Interrupted {
             out.push_str("    <system-out>The run was interrupted before its end: these verdicts cover only what ran, and checks that needed the rest are unknown (skipped).</system-out>\n");
         }
+        out.push_str("  </testsuite>\n");
+    }
+    for (name, tests, failures, skipped, cases) in &bench {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}" time="{time}" timestamp="{timestamp}">"#,
+            esc(name)
+        );
+        out.push_str(cases);
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");

@@ -60,6 +60,7 @@ pub fn render(report: &RunReport) -> String {
         let markdown = match s {
             Section::Compat(r) => super::compat::render_markdown(r),
             Section::Upgrade(u) => super::upgrade::render_markdown(u),
+            Section::Bench(b) => super::bench::render_markdown(b),
             Section::Legacy(l) => l.markdown.clone(),
         };
         let _ = writeln!(out, "### {}\n\n{}\n", cell(&s.title()), markdown.trim_end());

@@ -15,6 +15,7 @@
 //! inserted as is. The [`Section`]s of compat and upgrade runs are rendered by [`compat`] and
 //! [`upgrade`].
 
+pub mod bench;
 mod chart;
 pub mod compat;
 pub mod html;

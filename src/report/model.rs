@@ -325,6 +325,8 @@ pub enum Section {
     Compat(Box<CompatReport>),
     /// An upgrade under load: the switches and what the clients saw (`kind = "upgrade"`).
     Upgrade(Box<UpgradeSummary>),
+    /// A benchmark: per-query timings, ratios and Spark's metrics (`kind = "bench"`).
+    Bench(Box<crate::bench::model::BenchReport>),
     /// A section a schema 1 report carried pre-rendered (`kind = "legacy"`; in schema 1 the
     /// entry had no `kind`).
     Legacy(LegacySection),
@@ -336,7 +338,41 @@ impl Section {
         match self {
             Section::Compat(_) => "compat",
             Section::Upgrade(_) => "upgrade",
+            Section::Bench(_) => "bench",
             Section::Legacy(l) => &l.id,
+        }
+    }
+
+    /// Its finding in one line, for the acceptance report: the compat summary (unexplained
+    /// differences), the upgrade measurements, the bench's parity verdict.
+    pub fn highlight(&self) -> Option<String> {
+        match self {
+            Section::Compat(r) => {
+                let s = &r.summary;
+                Some(format!(
+                    "{} statements: {} identical, {} expected differences (documented changes), {} unexplained, {} undetermined",
+                    s.statements, s.identical, s.expected, s.unexplained, s.undetermined
+                ))
+            }
+            Section::Upgrade(u) => {
+                let parts: Vec<String> = u
+                    .measures
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {} → {}: failing {:.1} s, {} failed, {} unknown",
+                            m.label, m.from, m.to, m.failing_s, m.failed, m.unknown
+                        )
+                    })
+                    .collect();
+                Some(format!(
+                    "{} upgrade; {}",
+                    u.style.as_str(),
+                    parts.join("; ")
+                ))
+            }
+            Section::Bench(b) => Some(b.parity.clone()),
+            Section::Legacy(_) => None,
         }
     }
 
@@ -345,6 +381,7 @@ impl Section {
         match self {
             Section::Compat(r) => super::compat::title(r),
             Section::Upgrade(u) => super::upgrade::title(u),
+            Section::Bench(b) => super::bench::title(b),
             Section::Legacy(l) => l.title.clone(),
         }
     }

@@ -6,6 +6,7 @@
 //! `chaos` command, which heals it from the ledger.
 
 pub mod assemble;
+mod bench;
 pub mod drive;
 #[cfg(test)]
 mod path_tests;
@@ -447,6 +448,7 @@ fn run_phases(
         Kind::Chaos => run_workload(&ctx, phases, parts),
         Kind::Compat => run_compat(&ctx, phases, parts),
         Kind::Upgrade => upgrade::run_upgrade(&ctx, phases, parts),
+        Kind::Bench => bench::run_bench(&ctx, phases, parts),
     };
     parts.components = component_rows(o, &restarts_before);
     result

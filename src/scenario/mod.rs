@@ -28,9 +28,9 @@ use std::sync::OnceLock;
 
 pub use error::{Pos, ScenarioError, ScenarioErrors};
 pub use model::{
-    CompatSpec, DataSpec, EnvSpec, FaultSpec, FaultWindow, Kind, LoadModel, ParamValue, Platform,
-    QuerySelection, QuerySet, ReportFormat, ReportSpec, Scenario, SparkConf, StatementSet,
-    UpgradeSpec, UpgradeStyle, WorkloadSpec,
+    BenchOrder, BenchSpec, CompatSpec, DataSpec, EnvSpec, FaultSpec, FaultWindow, Kind, LoadModel,
+    ParamValue, Platform, QuerySelection, QuerySet, ReportFormat, ReportSpec, Scenario, SparkConf,
+    StatementSet, UpgradeSpec, UpgradeStyle, WorkloadSpec,
 };
 
 use error::Sink;

@@ -32,8 +32,9 @@ pub struct Scenario {
     /// and at the top of reports.
     pub description: String,
     /// What the scenario is about: `chaos` (faults under load, the default), `compat`
-    /// (the same statements on both versions, differences explained) or `upgrade` (moving a
-    /// workload from one version to the other while it runs).
+    /// (the same statements on both versions, differences explained), `upgrade` (moving a
+    /// workload from one version to the other while it runs) or `bench` (TPC-DS timed on each
+    /// version, compared with confidence intervals).
     #[serde(default)]
     pub kind: Kind,
     /// Where it runs: `local` (real processes on this machine, the default) or `kubernetes`.
@@ -67,6 +68,9 @@ pub struct Scenario {
     /// Settings of an `upgrade` scenario (required for `kind = "upgrade"`, an error otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeSpec>,
+    /// Settings of a `bench` scenario (required for `kind = "bench"`, an error otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench: Option<BenchSpec>,
     /// Which reports to write and where.
     #[serde(default)]
     pub report: ReportSpec,
@@ -90,15 +94,20 @@ pub enum Kind {
     /// A running workload moved from one version to the other (`[upgrade]`), with faults
     /// optional; checks judge what the clients saw.
     Upgrade,
+    /// The TPC-DS queries timed on each version (`[bench]`): medians with bootstrap
+    /// intervals, the 4.1.0 / 3.5.7 ratio per query and its geometric mean, Spark's own
+    /// metrics, and regressions against a baseline.
+    Bench,
 }
 
 impl Kind {
-    /// `chaos`, `compat` or `upgrade`.
+    /// `chaos`, `compat`, `upgrade` or `bench`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Chaos => "chaos",
             Kind::Compat => "compat",
             Kind::Upgrade => "upgrade",
+            Kind::Bench => "bench",
         }
     }
 }
@@ -349,11 +358,7 @@ impl WorkloadSpec {
     /// The query selection as `chaos load --queries` and `tpcds::queries::select` take it:
     /// `quick`, `all` or `q3,q19`.
     pub fn query_selection(&self) -> String {
-        match &self.queries {
-            QuerySelection::Set(QuerySet::Quick) => "quick".into(),
-            QuerySelection::Set(QuerySet::All) => "all".into(),
-            QuerySelection::Names(names) => names.join(","),
-        }
+        selection_text(&self.queries)
     }
 
     /// How often a write batch is inserted.
@@ -558,6 +563,103 @@ pub enum StatementSet {
     Probes,
 }
 
+/// Settings of a `bench` scenario: the power run (each query `iterations` times per version
+/// after `warmup` untimed runs, versions alternated so that machine drift hits both alike), an
+/// optional throughput run (`streams` concurrent query streams), and the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenchSpec {
+    /// The TPC-DS queries: `"quick"` (the default), `"all"` or a list such as `["q3", "q7"]`.
+    #[serde(default)]
+    pub queries: QuerySelection,
+    /// Timed runs of each query per version (1 to 100, default 3). With fewer than 3 the
+    /// intervals are as wide as the data allow, and most comparisons stay undecided.
+    #[serde(default = "three")]
+    #[schemars(range(min = 1, max = 100))]
+    pub iterations: u32,
+    /// Untimed runs of each query per version first (0 to 10, default 1): caches, JIT.
+    #[serde(default = "one_u32")]
+    #[schemars(range(max = 10))]
+    pub warmup: u32,
+    /// `alternate` (the default): for each query, the versions take turns iteration by
+    /// iteration, the first version alternating from query to query; `random`: a seeded
+    /// shuffle of every (query, version, iteration) run.
+    #[serde(default)]
+    pub order: BenchOrder,
+    /// Seed of the order, the stream permutations and the bootstrap (default 1).
+    #[serde(default = "one_u64")]
+    pub seed: u64,
+    /// The change a verdict must exceed, as a fraction (default 0.05: "faster" or "slower"
+    /// only when the whole 95 % interval of the ratio lies beyond ±5 %).
+    #[serde(default = "five_percent")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub threshold: f64,
+    /// Concurrent query streams of the throughput run per version (0, the default, runs none):
+    /// each stream runs every selected query once in its own seeded permutation.
+    #[serde(default)]
+    #[schemars(range(max = 16))]
+    pub streams: u32,
+    /// Deadline of each query (default `10m`).
+    #[serde(default = "ten_minutes")]
+    pub timeout: HumanDuration,
+    /// Collect Spark's own metrics of every timed query (executor time, CPU, GC, shuffle,
+    /// spill, peak memory, stages, tasks) from the Connect server's REST API (default true).
+    #[serde(default = "yes")]
+    pub spark_metrics: bool,
+    /// After the runs, restart each version's first Connect server so that its event log is
+    /// complete, and check one query's metrics against the History Server's (default false:
+    /// the restart costs half a minute per version).
+    #[serde(default)]
+    pub history_check: bool,
+    /// An earlier bench's `report.json` or `bench.json` (or its run directory) to compare with:
+    /// a query whose median got slower by more than `threshold` with 95 % confidence is a
+    /// regression (check `bench_regression`). Relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<PathBuf>,
+}
+
+impl BenchSpec {
+    /// The query selection as `tpcds::queries::select` takes it.
+    pub fn query_selection(&self) -> String {
+        selection_text(&self.queries)
+    }
+}
+
+fn selection_text(q: &QuerySelection) -> String {
+    match q {
+        QuerySelection::Set(QuerySet::Quick) => "quick".into(),
+        QuerySelection::Set(QuerySet::All) => "all".into(),
+        QuerySelection::Names(names) => names.join(","),
+    }
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+fn five_percent() -> f64 {
+    0.05
+}
+
+fn ten_minutes() -> HumanDuration {
+    HumanDuration(Duration::from_secs(600))
+}
+
+/// The order of a bench's timed runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchOrder {
+    /// Query by query, the versions taking turns.
+    #[default]
+    Alternate,
+    /// A seeded shuffle of every run.
+    Random,
+}
+
 /// Settings of an `upgrade` scenario: the workload moves from `from` to `to` while it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -588,6 +690,16 @@ pub enum UpgradeStyle {
     BlueGreen,
     /// The running deployment is replaced component by component (rolling).
     InPlace,
+}
+
+impl UpgradeStyle {
+    /// `blue-green` or `in-place`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpgradeStyle::BlueGreen => "blue-green",
+            UpgradeStyle::InPlace => "in-place",
+        }
+    }
 }
 
 /// Which reports to write.

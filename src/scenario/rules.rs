@@ -178,6 +178,26 @@ impl Rules<'_, '_, '_, '_> {
                     "a compat scenario compares 3.5.7 with 4.1.0; list both (or leave spark out)",
                 );
             }
+        } else if kind == Kind::Bench {
+            if self.sc.bench.is_none() {
+                self.missing(
+                    &path("bench"),
+                    &kind_p,
+                    "required for kind = \"bench\"; add a [bench] table (e.g. queries = \"quick\", iterations = 3)",
+                );
+            }
+            if self.sc.workload.is_some() {
+                self.key(
+                    &path("workload"),
+                    "not accepted for kind = \"bench\": a bench times its queries one at a time; set them in [bench]",
+                );
+            }
+            if !self.sc.faults.is_empty() {
+                self.key(
+                    &Path::root().key("fault").index(0),
+                    "not accepted for kind = \"bench\": a bench measures a healthy system; remove the [[fault]] tables",
+                );
+            }
         } else if self.sc.workload.is_none() {
             self.missing(
                 &path("workload"),
@@ -193,6 +213,29 @@ impl Rules<'_, '_, '_, '_> {
                 format!("only for kind = \"compat\" (this scenario is kind = \"{kind}\")"),
             );
         }
+        if self.sc.bench.is_some() && kind != Kind::Bench {
+            self.key(
+                &path("bench"),
+                format!("only for kind = \"bench\" (this scenario is kind = \"{kind}\")"),
+            );
+        }
+        if let Some(b) = &self.sc.bench {
+            if b.threshold.is_nan() || !(0.0..1.0).contains(&b.threshold) {
+                self.value(
+                    &path("bench").key("threshold"),
+                    format!(
+                        "{} is out of range; accepted: at least 0, below 1 (0.05 is 5 %)",
+                        b.threshold
+                    ),
+                );
+            }
+            if b.timeout.get().is_zero() {
+                self.value(&path("bench").key("timeout"), "must be longer than 0s");
+            }
+            if let QuerySelection::Names(names) = &b.queries {
+                self.query_names(&path("bench").key("queries"), names);
+            }
+        }
         if kind == Kind::Upgrade && self.sc.upgrade.is_none() {
             self.missing(
                 &path("upgrade"),
@@ -205,6 +248,30 @@ impl Rules<'_, '_, '_, '_> {
                 &path("upgrade"),
                 format!("only for kind = \"upgrade\" (this scenario is kind = \"{kind}\")"),
             );
+        }
+    }
+
+    /// A list of query names: not empty, each known, none twice.
+    fn query_names(&mut self, at: &Path, names: &[String]) {
+        if names.is_empty() {
+            self.value(
+                at,
+                "must not be empty; accepted: \"quick\", \"all\" or query names such as [\"q3\", \"q19\"]",
+            );
+        }
+        for (i, n) in names.iter().enumerate() {
+            let p = at.index(i);
+            if !is_query_name(n) {
+                self.value(
+                    &p,
+                    format!("unknown query {n:?}; accepted: \"q1\" … \"q99\" (or queries = \"quick\" / \"all\" instead of a list)"),
+                );
+            } else if names[..i].contains(n) {
+                self.value(
+                    &p,
+                    format!("duplicate query {n:?}; each query may appear once"),
+                );
+            }
         }
     }
 
@@ -254,26 +321,7 @@ impl Rules<'_, '_, '_, '_> {
             }
         }
         if let QuerySelection::Names(names) = &w.queries {
-            if names.is_empty() {
-                self.value(
-                    &wp.key("queries"),
-                    "must not be empty; accepted: \"quick\", \"all\" or query names such as [\"q3\", \"q19\"]",
-                );
-            }
-            for (i, n) in names.iter().enumerate() {
-                let p = wp.key("queries").index(i);
-                if !is_query_name(n) {
-                    self.value(
-                        &p,
-                        format!("unknown query {n:?}; accepted: \"q1\" … \"q99\" (or queries = \"quick\" / \"all\" instead of a list)"),
-                    );
-                } else if names[..i].contains(n) {
-                    self.value(
-                        &p,
-                        format!("duplicate query {n:?}; each query may appear once"),
-                    );
-                }
-            }
+            self.query_names(&wp.key("queries"), names);
         }
         if w.duration.get().is_zero() {
             self.value(&wp.key("duration"), "must be longer than 0s");
@@ -448,7 +496,12 @@ impl Rules<'_, '_, '_, '_> {
             }
         }
         let writes = sc.workload.as_ref().is_some_and(|w| w.writes);
-        if sc.kind == Kind::Compat {
+        if matches!(sc.kind, Kind::Compat | Kind::Bench) {
+            let accepted = if sc.kind == Kind::Compat {
+                "not checked by a compat scenario (it runs no workload); accepted there: wrong_answers"
+            } else {
+                "not checked by a bench scenario (it runs no workload; its own checks are bench_*); accepted there: wrong_answers"
+            };
             let workload_checks = [
                 ("availability_before", c.availability_before.is_some()),
                 ("availability_during", c.availability_during.is_some()),
@@ -461,10 +514,7 @@ impl Rules<'_, '_, '_, '_> {
             ];
             for (field, set) in workload_checks {
                 if set {
-                    self.key(
-                        &cp.key(field),
-                        "not checked by a compat scenario (it runs no workload); accepted there: wrong_answers",
-                    );
+                    self.key(&cp.key(field), accepted);
                 }
             }
             return;

@@ -69,7 +69,7 @@ fn unknown_fields_list_the_accepted_names() {
     let text = format!("colour = \"blue\"\n{MINIMAL}");
     assert_eq!(
         errors(&text),
-        "x.toml:1:1: colour: unknown field \"colour\"; accepted: \"checks\", \"compat\", \"data\", \"description\", \"env\", \"fault\", \"kind\", \"name\", \"platform\", \"report\", \"spark\", \"upgrade\", \"workload\""
+        "x.toml:1:1: colour: unknown field \"colour\"; accepted: \"bench\", \"checks\", \"compat\", \"data\", \"description\", \"env\", \"fault\", \"kind\", \"name\", \"platform\", \"report\", \"spark\", \"upgrade\", \"workload\""
     );
     let text = format!("{MINIMAL}[checks]\nrecovery = \"60s\"\n");
     let e = errors(&text);
@@ -155,7 +155,7 @@ rate = "1/s"
     assert_eq!(
         errors(text),
         "x.toml:1:8: name: expected a string, found the integer 3 (write it in quotes: \"3\")\n\
-         x.toml:3:8: kind: unknown value \"choas\"; accepted: \"chaos\", \"compat\", \"upgrade\"\n\
+         x.toml:3:8: kind: unknown value \"choas\"; accepted: \"chaos\", \"compat\", \"upgrade\", \"bench\"\n\
          x.toml:6:12: workload.duration: \"soon\" is not a duration (expected number at 0); accepted: e.g. \"250ms\", \"45s\", \"4m\", \"1h 30m\""
     );
 }
@@ -595,6 +595,7 @@ fn the_schema_is_json_and_documents_every_field() {
         "checks",
         "compat",
         "upgrade",
+        "bench",
         "report",
     ] {
         let p = props
@@ -602,7 +603,7 @@ fn the_schema_is_json_and_documents_every_field() {
             .unwrap_or_else(|| panic!("{field} missing"));
         assert!(p.get("description").is_some(), "{field} has no description");
     }
-    assert_eq!(props.len(), 13);
+    assert_eq!(props.len(), 14);
     assert_eq!(v["additionalProperties"], serde_json::Value::Bool(false));
     // Definitions are documented too, down to fault kinds.
     let defs = v["definitions"].as_object().expect("definitions");

@@ -82,8 +82,12 @@ pub struct ScenarioDigest {
     pub versions: Vec<String>,
     /// Every check.
     pub checks: Vec<CheckResult>,
-    /// Titles of its compat / upgrade sections.
+    /// Titles of its compat / upgrade / bench sections.
     pub sections: Vec<String>,
+    /// Each section's finding in one line (compat differences, upgrade measurements, the
+    /// bench's parity verdict).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<String>,
     /// Run start and end, Unix ms.
     pub started_ms: u64,
     /// See `started_ms`.
@@ -111,6 +115,7 @@ impl ScenarioDigest {
             versions: r.versions(),
             checks: r.checks.clone(),
             sections: r.sections.iter().map(|s| s.title()).collect(),
+            highlights: r.sections.iter().filter_map(|s| s.highlight()).collect(),
             started_ms: r.started_ms,
             ended_ms: r.ended_ms,
             setup_ms,
@@ -373,6 +378,18 @@ pub fn render_markdown(r: &AcceptanceReport) -> String {
             .map_or("–".to_string(), |d| format!("[report]({d}/summary.md)"));
         let _ = writeln!(out, " {link} |");
     }
+    let findings: Vec<(&str, &String)> = r
+        .scenarios
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.report.as_ref()?)))
+        .flat_map(|(n, d)| d.highlights.iter().map(move |h| (n, h)))
+        .collect();
+    if !findings.is_empty() {
+        out.push('\n');
+        for (name, h) in findings {
+            let _ = writeln!(out, "- **{}**: {}", md(name), md(h));
+        }
+    }
     let not_valid: Vec<(&str, &CheckResult)> = r
         .scenarios
         .iter()
@@ -493,6 +510,9 @@ pub fn render_html(r: &AcceptanceReport) -> String {
         let _ = write!(out, "<h3>{}</h3>", esc(&s.name));
         for title in &d.sections {
             let _ = write!(out, r#"<p class="muted">{}</p>"#, esc(title));
+        }
+        for h in &d.highlights {
+            let _ = write!(out, r#"<p class="finding"><b>{}</b></p>"#, esc(h));
         }
         out.push_str("<table><thead><tr><th>check</th>");
         for v in &d.versions {

@@ -149,6 +149,7 @@ fn done(name: &str, status: &str, checks: Vec<CheckResult>) -> ScenarioResult {
             versions: vec!["3.5.7".into(), "4.1.0".into()],
             checks,
             sections: vec![],
+            highlights: vec![],
             started_ms: 1_000,
             ended_ms: 61_000,
             setup_ms: 20_000,

@@ -96,6 +96,10 @@ pub fn endpoints_of(home: &Path, plan: &Plan, access_key: &str, secret_key: &str
             LineEndpoints {
                 line,
                 connect: plan.connect_urls(line),
+                ui: of(Role::Connect)
+                    .filter_map(|c| c.ports.get(1))
+                    .map(|p| format!("http://127.0.0.1:{p}"))
+                    .collect(),
                 metastore,
                 history: of(Role::History).next().map(|c| c.endpoint.clone()),
                 events_prefix: format!("{}/events/", line.short()),
