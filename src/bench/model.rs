@@ -8,7 +8,7 @@ use super::stats::{Change, Estimate};
 
 /// Spark's own account of one query: the jobs its operation ran (attributed through the
 /// operation's job tag) and their stages, summed over stage attempts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SparkMetrics {
     /// Jobs the operation ran.
     pub jobs: u64,
@@ -48,7 +48,7 @@ pub struct SparkMetrics {
 }
 
 /// One run of one query on one version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sample {
     /// The query (`q3`).
     pub query: String,
@@ -89,7 +89,7 @@ impl Sample {
 }
 
 /// The settings a bench ran with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BenchSettings {
     /// The queries, in order.
     pub queries: Vec<String>,
@@ -110,7 +110,7 @@ pub struct BenchSettings {
 }
 
 /// One version's figures for one query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VersionStats {
     /// The Spark version.
     pub version: String,
@@ -142,7 +142,7 @@ impl VersionStats {
 }
 
 /// One query across versions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryStats {
     /// The query.
     pub query: String,
@@ -157,7 +157,7 @@ pub struct QueryStats {
 }
 
 /// The throughput run of one version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Throughput {
     /// The Spark version.
     pub version: String,
@@ -176,7 +176,7 @@ pub struct Throughput {
 }
 
 /// A query (or the geometric mean) compared with a baseline bench, for one version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineRow {
     /// The query, or `geomean`.
     pub query: String,
@@ -194,7 +194,7 @@ pub struct BaselineRow {
 }
 
 /// The comparison with a baseline bench.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineComparison {
     /// Where the baseline was read from.
     pub source: String,
@@ -206,7 +206,7 @@ pub struct BaselineComparison {
 
 /// One query's metrics as the Connect server reported them live and as the History Server
 /// reports them from the completed event log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryCheck {
     /// The Spark version.
     pub version: String,
@@ -228,7 +228,7 @@ pub struct HistoryCheck {
 
 /// What a bench found: the report's bench section, and what a later bench reads as its
 /// baseline (`bench.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BenchReport {
     /// The settings.
     pub settings: BenchSettings,

@@ -179,17 +179,29 @@ impl Conn {
     }
 }
 
-/// Runs one query and judges its answer; Spark's metrics when `metrics`.
-async fn run_query(
-    conn: &mut Conn,
-    b: &Bench<'_>,
-    q: &LoadQuery,
+/// Which run of a query this is, and whether Spark's metrics are read for it.
+#[derive(Clone, Copy)]
+struct Run {
     run: u32,
     warmup: bool,
     stream: Option<u32>,
     metrics: bool,
+}
+
+/// Runs one query and judges its answer; Spark's metrics when `r.metrics`.
+async fn run_query(
+    conn: &mut Conn,
+    b: &Bench<'_>,
+    q: &LoadQuery,
+    r: Run,
     notes: &mut Vec<String>,
 ) -> Sample {
+    let Run {
+        run,
+        warmup,
+        stream,
+        metrics,
+    } = r;
     let version = conn.target.line;
     let started_ms = crate::units::now_ms();
     let t0 = Instant::now();
@@ -283,17 +295,13 @@ pub async fn power(
             break;
         }
         let q = &b.queries[s.query];
-        let sample = run_query(
-            &mut conns[s.version],
-            b,
-            q,
-            s.run,
-            s.warmup,
-            None,
-            metrics && !s.warmup,
-            &mut notes,
-        )
-        .await;
+        let run = Run {
+            run: s.run,
+            warmup: s.warmup,
+            stream: None,
+            metrics: metrics && !s.warmup,
+        };
+        let sample = run_query(&mut conns[s.version], b, q, run, &mut notes).await;
         if sample.outcome != "ok" || sample.answer == "wrong" {
             (b.say)(&format!(
                 "    {} on {}: {} {}",
@@ -350,10 +358,13 @@ pub async fn throughput(b: &Bench<'_>, streams: u32, seed: u64) -> (Vec<Sample>,
                         break;
                     }
                     let q = &b.queries[qi];
-                    out.push(
-                        run_query(&mut conn, b, q, i as u32, false, Some(k), false, &mut notes)
-                            .await,
-                    );
+                    let run = Run {
+                        run: i as u32,
+                        warmup: false,
+                        stream: Some(k),
+                        metrics: false,
+                    };
+                    out.push(run_query(&mut conn, b, q, run, &mut notes).await);
                 }
                 (out, notes)
             }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const RESAMPLES: usize = 2000;
 
 /// A point estimate with its 95 % confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Estimate {
     /// The statistic on the whole sample.
     pub value: f64,
@@ -179,7 +179,7 @@ pub fn iterations_needed(cv: f64, threshold: f64) -> u32 {
 }
 
 /// What a ratio's interval says at a stated threshold (e.g. 0.05: a 5 % change).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Change {
     /// The whole interval lies below 1 − threshold: the candidate is faster.

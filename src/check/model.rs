@@ -3,7 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A check's verdict. Merging keeps the strongest: `Invalid` > `Unknown` > `Valid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The check held.
@@ -45,7 +57,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// The result of one check for one Spark version (or for the whole run when `version` is None).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
     /// The check's name as written in the scenario's `[checks]` table, e.g. `availability_before`.
     pub check: String,

@@ -52,13 +52,15 @@ pub const DEFAULT_MAX_UNAVAILABILITY: Duration = Duration::from_secs(60);
 pub const LIST_CAP: usize = 20;
 
 /// One switch as it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Switch {
     /// `cut-over` or `roll-back`.
     pub label: String,
     /// The version clients left.
+    #[schemars(with = "String")]
     pub from: SparkLine,
     /// The version clients moved to.
+    #[schemars(with = "String")]
     pub to: SparkLine,
     /// When it began (Unix ms): every measure starts here.
     pub at_ms: u64,
@@ -75,7 +77,7 @@ pub struct Switch {
 }
 
 /// The read-back after a switch of the writes acknowledged before it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReadBack {
     /// The version that answered it.
     pub version: String,
@@ -92,7 +94,7 @@ pub struct ReadBack {
 }
 
 /// What the clients saw at one switch (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SwitchMeasure {
     /// `cut-over` or `roll-back`.
     pub label: String,
@@ -134,7 +136,7 @@ pub struct SwitchMeasure {
 }
 
 /// The upgrade section's data (`report.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpgradeSummary {
     /// `blue-green` or `in-place`.
     pub style: UpgradeStyle,
@@ -166,7 +168,7 @@ pub struct UpgradeSummary {
 }
 
 /// One query or write as the upgrade timeline plots it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelineOp {
     /// The version it was routed to.
     pub version: String,

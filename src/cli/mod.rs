@@ -99,8 +99,8 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
-    /// Print the JSON Schema of scenario (default) or suite files, for editors; the same
-    /// schemas are in schemas/.
+    /// Print the JSON Schema of scenario files (default), suite files, a run's report.json or
+    /// a bench's bench.json; the same schemas are in schemas/.
     Schema {
         /// Which format.
         #[arg(value_enum, default_value = "scenario")]

@@ -177,6 +177,8 @@ pub fn schema(of: SchemaOf) -> Result<(), Failure> {
     match of {
         SchemaOf::Scenario => print!("{}", crate::scenario::schema_json()),
         SchemaOf::Suite => print!("{}", crate::suite::schema_json()),
+        SchemaOf::Report => print!("{}", crate::report::schema_json()),
+        SchemaOf::Bench => print!("{}", crate::report::bench_schema_json()),
     }
     Ok(())
 }
@@ -189,6 +191,10 @@ pub enum SchemaOf {
     Scenario,
     /// Suite files (`suites/*.toml`).
     Suite,
+    /// A run's `report.json`.
+    Report,
+    /// A bench's `bench.json` (also the bench section of its `report.json`).
+    Bench,
 }
 
 /// Options of `compat`.

@@ -82,7 +82,7 @@ impl Default for ChecksumOptions {
 }
 
 /// The summary of a result: row count and both checksums.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultChecksum {
     /// Number of rows.

@@ -19,7 +19,7 @@ const MESSAGE_CHARS: usize = 400;
 const SAMPLE_ROWS: usize = 5;
 
 /// What one version did with one statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Observed {
     /// `ok`, `fail` or `info` (see [`crate::client::Outcome`]).
     pub outcome: String,
@@ -198,7 +198,7 @@ pub fn filter_rows(batches: Vec<RecordBatch>, keep: &[String]) -> Vec<RecordBatc
 }
 
 /// How the target version's behaviour differs from the baseline's for one statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// One succeeded and the other failed.
@@ -365,7 +365,7 @@ pub fn schema_notes(baseline: &Observed, target: &Observed) -> Vec<String> {
 }
 
 /// A re-run of a differing statement on the target version under a rule's legacy settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Confirmation {
     /// The rule ids whose settings were applied together.
     pub rules: Vec<String>,
@@ -385,7 +385,7 @@ impl Confirmation {
 }
 
 /// How a statement is classified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum Class {
     /// Same outcome and equal results.

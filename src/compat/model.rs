@@ -12,7 +12,7 @@ use super::rules::Rule;
 use crate::client::checksum::ResultChecksum;
 
 /// Which statements the differential part runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StatementSet {
     /// TPC-DS queries on the registered data set: `all`, `quick`, `q3`, `q3,q7` (see
@@ -26,7 +26,7 @@ pub enum StatementSet {
 }
 
 /// Everything a compat run found. Serialises to the JSON the reports are made of.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CompatReport {
     /// The run id (scratch names are derived from it).
     pub run_id: String,
@@ -58,7 +58,7 @@ pub struct CompatReport {
 }
 
 /// The options of a run, as recorded in its report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportOptions {
     /// Statement sets run.
     pub statements: Vec<StatementSet>,
@@ -73,7 +73,7 @@ pub struct ReportOptions {
 }
 
 /// Everything found about one statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatementReport {
     /// Probe id or query name.
     pub id: String,
@@ -104,7 +104,7 @@ pub struct StatementReport {
 }
 
 /// A rule of the table, checked against the live servers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleStatus {
     /// The rule.
     #[serde(flatten)]
@@ -118,7 +118,7 @@ pub struct RuleStatus {
 }
 
 /// One legacy key on both servers (`SET key`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeyStatus {
     /// The key.
     pub key: String,
@@ -136,7 +136,7 @@ pub struct KeyStatus {
 }
 
 /// Counts over a run's statements.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Statements run.
     pub statements: usize,
@@ -188,7 +188,7 @@ impl Summary {
 }
 
 /// One table written by one version and read by the other.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DataCompatCase {
     /// `plain` or `partitioned`.
     pub kind: String,
@@ -215,7 +215,7 @@ pub struct DataCompatCase {
 }
 
 /// Whether a metastore holds a table it should (or should not).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IsolationCheck {
     /// The metastore's Spark version.
     pub metastore: String,
@@ -240,7 +240,7 @@ impl IsolationCheck {
 }
 
 /// What a version's event log prefix holds, as its History Server lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventLogPrefixCheck {
     /// The version.
     pub version: String,
@@ -258,7 +258,7 @@ pub struct EventLogPrefixCheck {
 }
 
 /// The coexistence part of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoexistenceReport {
     /// The scratch prefix the tables were written under.
     pub scratch_prefix: String,
@@ -271,7 +271,7 @@ pub struct CoexistenceReport {
 }
 
 /// The finished event log used for one version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventLogApp {
     /// The version that wrote it.
     pub version: String,
@@ -292,7 +292,7 @@ pub struct EventLogApp {
 }
 
 /// One History Server asked about one version's event log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryCell {
     /// The History Server's version.
     pub server: String,
@@ -327,7 +327,7 @@ pub struct HistoryCell {
 }
 
 /// The History Server part of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryReport {
     /// The event log used per version.
     pub apps: Vec<EventLogApp>,
@@ -338,7 +338,7 @@ pub struct HistoryReport {
 }
 
 /// What one RPC did on one server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RpcResult {
     /// It worked.
     pub ok: bool,
@@ -347,7 +347,7 @@ pub struct RpcResult {
 }
 
 /// One RPC on both servers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RpcRow {
     /// The RPC (`ExecutePlan`, `AnalyzePlan.Schema`, …).
     pub rpc: String,
@@ -382,7 +382,7 @@ impl RpcRow {
 }
 
 /// The client part of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClientMatrix {
     /// The versions, in column order.
     pub versions: Vec<String>,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// What a physical plan does, in the terms that matter for comparing versions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanFeatures {
     /// The plan is wrapped in `AdaptiveSparkPlan`.
     pub adaptive: bool,
@@ -28,7 +28,7 @@ pub struct PlanFeatures {
 }
 
 /// The plan features of both versions for one statement and what differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanComparison {
     /// The baseline's plan features.
     pub baseline: PlanFeatures,

@@ -10,7 +10,7 @@ use super::CompatError;
 pub const RULES_TOML: &str = include_str!("../../compat/rules.toml");
 
 /// One documented behaviour change and the settings that restore the old behaviour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Unique id, e.g. `ansi_default`.
@@ -43,7 +43,7 @@ impl Rule {
 }
 
 /// The whole table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleTable {
     /// The rules, in file order.

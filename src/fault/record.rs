@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One injected fault, from inject to heal. Times are Unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultRecord {
     /// Unique in the environment's ledger, e.g. `f7`.
     pub id: String,

@@ -366,7 +366,10 @@ fn totals(r: &BenchReport) -> Vec<(String, SparkMetrics, usize)> {
         .collect()
 }
 
-const TOTAL_ROWS: [(&str, fn(&SparkMetrics) -> String); 12] = [
+/// A named figure of Spark's metrics.
+pub type Figure<T> = (&'static str, fn(&SparkMetrics) -> T);
+
+const TOTAL_ROWS: [Figure<String>; 12] = [
     ("jobs", |m| m.jobs.to_string()),
     ("stages (retries)", |m| {
         format!("{} ({})", m.stages, m.stage_retries)

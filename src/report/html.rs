@@ -96,22 +96,21 @@ pub fn write(report: &RunReport, w: &mut dyn io::Write) -> io::Result<()> {
         out.push_str("</ul></section>\n");
     }
     flush(&mut out, w)?;
-    for version in report.versions() {
-        version_section(&mut out, report, &version);
+    // A run without a workload (compat, bench) has nothing to draw per version: its sections
+    // come first.
+    let workload = has_workload(report);
+    if !workload {
+        sections(&mut out, report, w)?;
+    }
+    for version in report.versions().iter().filter(|_| workload) {
+        version_section(&mut out, report, version);
         flush(&mut out, w)?;
     }
     phases_and_faults(&mut out, report);
     components(&mut out, report);
     flush(&mut out, w)?;
-    for s in &report.sections {
-        let _ = writeln!(
-            out,
-            r#"<section id="{}" class="extra"><h2>{}</h2>{}</section>"#,
-            anchor("x", s.id()),
-            esc(&s.title()),
-            section_html(s)
-        );
-        flush(&mut out, w)?;
+    if workload {
+        sections(&mut out, report, w)?;
     }
     let sc = &report.scenario;
     let _ = write!(
@@ -129,6 +128,26 @@ pub fn write(report: &RunReport, w: &mut dyn io::Write) -> io::Result<()> {
         esc(&report.report_dir)
     );
     flush(&mut out, w)
+}
+
+/// Whether the run drove a workload (chaos and upgrade runs): only then are there latency
+/// charts and operation tables per version.
+fn has_workload(report: &RunReport) -> bool {
+    report.workload.is_some() || report.queries.iter().any(|q| q.count > 0)
+}
+
+fn sections(out: &mut String, report: &RunReport, w: &mut dyn io::Write) -> io::Result<()> {
+    for s in &report.sections {
+        let _ = writeln!(
+            out,
+            r#"<section id="{}" class="extra"><h2>{}</h2>{}</section>"#,
+            anchor("x", s.id()),
+            esc(&s.title()),
+            section_html(s)
+        );
+        flush(out, w)?;
+    }
+    Ok(())
 }
 
 /// Writes what `out` holds into `w` and empties it.
@@ -197,7 +216,11 @@ fn nav(out: &mut String, report: &RunReport) {
     if !report.notes.is_empty() {
         out.push_str(r##"<a href="#findings">Findings</a>"##);
     }
-    for v in report.versions() {
+    for v in report
+        .versions()
+        .into_iter()
+        .filter(|_| has_workload(report))
+    {
         let _ = write!(
             out,
             r##"<a href="#{}">Spark {}</a>"##,

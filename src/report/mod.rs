@@ -275,3 +275,24 @@ impl<'a> Matrix<'a> {
         column.as_deref().unwrap_or("run")
     }
 }
+
+/// The JSON Schema (draft 7) of `report.json`, pretty-printed (published as
+/// `schemas/report.schema.json`). Optional fields may be `null`.
+pub fn schema_json() -> String {
+    schema_of::<RunReport>()
+}
+
+/// The JSON Schema of a bench's `bench.json` (`schemas/bench.schema.json`; the same data is
+/// the bench section of `report.json`).
+pub fn bench_schema_json() -> String {
+    schema_of::<crate::bench::model::BenchReport>()
+}
+
+fn schema_of<T: schemars::JsonSchema>() -> String {
+    let root = schemars::gen::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    let mut text = serde_json::to_string_pretty(&root).expect("a JSON Schema serialises");
+    text.push('\n');
+    text
+}

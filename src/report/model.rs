@@ -49,7 +49,7 @@ pub const REPORT_SCHEMA: u32 = 2;
 pub const ALL_QUERIES: &str = "all queries";
 
 /// Everything known about one chaos run, ready to render.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     /// [`REPORT_SCHEMA`].
     pub schema: u32,
@@ -101,7 +101,7 @@ pub struct RunReport {
 }
 
 /// The scenario as run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     /// Its name (`s3-outage`).
     pub name: String,
@@ -120,7 +120,7 @@ pub struct ScenarioInfo {
 }
 
 /// The workload's start and nominal end, Unix milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkloadSpan {
     /// When the workload started (its warm-up included).
     pub start_ms: u64,
@@ -129,7 +129,7 @@ pub struct WorkloadSpan {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum RunStatus {
     /// Every phase ran.
@@ -156,7 +156,7 @@ impl RunStatus {
 
 /// One phase of the run (`provision`, `data`, `warm-up`, `baseline`, `faults`, `recovery`,
 /// `heal`, `final-reads`, `teardown`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseSpan {
     /// The phase's name.
     pub name: String,
@@ -167,7 +167,7 @@ pub struct PhaseSpan {
 }
 
 /// How one version came back after one fault was healed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecoveryRow {
     /// The fault's id (`f1`).
     pub fault_id: String,
@@ -185,7 +185,7 @@ pub struct RecoveryRow {
 }
 
 /// One error class seen on one version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorClassRow {
     /// The Spark version.
     pub version: String,
@@ -202,7 +202,7 @@ pub struct ErrorClassRow {
 /// Outcomes, latencies and oracle verdicts of one operation name on one version, warm-up
 /// excluded. Latencies are from the intended start (so a stall is charged in full), over every
 /// outcome, in milliseconds; percentiles are exact (nearest rank).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryRow {
     /// The Spark version.
     pub version: String,
@@ -233,7 +233,7 @@ pub struct QueryRow {
 }
 
 /// An answer the oracle found wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WrongAnswer {
     /// The Spark version.
     pub version: String,
@@ -246,7 +246,7 @@ pub struct WrongAnswer {
 }
 
 /// The write workload's final read-back on one version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WriteRow {
     /// The Spark version.
     pub version: String,
@@ -274,7 +274,7 @@ pub struct WriteRow {
 }
 
 /// One operation, compactly, for the charts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelinePoint {
     /// The Spark version.
     pub version: String,
@@ -291,7 +291,7 @@ pub struct TimelinePoint {
 }
 
 /// Operations of one version whose intended start fell in one 10-second bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThroughputRow {
     /// The Spark version.
     pub version: String,
@@ -304,7 +304,7 @@ pub struct ThroughputRow {
 }
 
 /// One component of the environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ComponentRow {
     /// Its id (`connect35`, `minio`).
     pub id: String,
@@ -318,7 +318,7 @@ pub struct ComponentRow {
 
 /// A part of the report that only some kinds of run have, as data; every renderer renders it
 /// (HTML and Markdown through [`super::compat`] and [`super::upgrade`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Section {
     /// What a compat run found (`kind = "compat"`).
@@ -388,7 +388,7 @@ impl Section {
 }
 
 /// A section as schema 1 stored it: rendered by its producer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LegacySection {
     /// An identifier, used as the HTML anchor.
     pub id: String,

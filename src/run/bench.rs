@@ -253,7 +253,7 @@ async fn from_history(history: &str, app: &str, sample: &Sample) -> Result<Spark
 
 /// The figures that must agree between the live API and the event log's replay.
 fn differences(live: &SparkMetrics, history: &SparkMetrics) -> Vec<String> {
-    let fields: [(&str, fn(&SparkMetrics) -> u64); 9] = [
+    let fields: [crate::report::bench::Figure<u64>; 9] = [
         ("jobs", |m| m.jobs),
         ("stages", |m| m.stages),
         ("tasks", |m| m.tasks),

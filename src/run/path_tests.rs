@@ -303,3 +303,35 @@ fn a_saturated_baseline_makes_the_fault_checks_unknown_and_says_so_at_the_top() 
     assert!(files["terminal"].contains(banner));
     assert!(!md.contains("Spark 4.1.0 was not in a steady state"));
 }
+
+/// The published report schema describes what a run writes: every key of a real report.json
+/// (and of each recovery row) is a property of the schema, and every required one is there.
+#[test]
+fn report_json_has_the_fields_its_schema_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = build(&history(), dir.path());
+    let files = rendered(&report, dir.path());
+    let json: serde_json::Value = serde_json::from_str(&files["report.json"]).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&report::schema_json()).unwrap();
+    let keys_match = |value: &serde_json::Value, schema: &serde_json::Value, what: &str| {
+        let props = schema["properties"].as_object().expect("properties");
+        for k in value.as_object().expect("object").keys() {
+            assert!(props.contains_key(k), "{what}: {k} is not in the schema");
+        }
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            assert!(value.get(r).is_some(), "{what}: required {r} missing");
+        }
+    };
+    keys_match(&json, &schema, "report");
+    keys_match(
+        &json["recoveries"][0],
+        &schema["definitions"]["RecoveryRow"],
+        "recovery row",
+    );
+    keys_match(
+        &json["checks"][0],
+        &schema["definitions"]["CheckResult"],
+        "check",
+    );
+}

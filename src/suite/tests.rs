@@ -225,6 +225,10 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
             vec![check("lost_writes", "4.1.0", Verdict::Invalid)],
         ),
     ];
+    let mut results = results;
+    if let Some(d) = results[0].report.as_mut() {
+        d.highlights = vec!["4.1.0 shows parity with 3.5.7 or better: geometric mean of 4.1.0 / 3.5.7 = 0.93 [0.88, 0.99]".into()];
+    }
     let (decision, reasons) = decide(&results, &Acceptance::default(), false);
     let report = AcceptanceReport {
         suite: "nightly".into(),
@@ -257,8 +261,16 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
         md.contains("took 2m 5s (set-up 40s, 1 environment start(s))"),
         "{md}"
     );
+    assert!(
+        md.contains("- **a**: 4.1.0 shows parity with 3.5.7 or better: geometric mean of 4.1.0 / 3.5.7 = 0.93 [0.88, 0.99]"),
+        "{md}"
+    );
     let html = accept::render_html(&report);
     assert!(html.contains(r#"<span class="decision reject">REJECT</span>"#));
+    assert!(
+        html.contains("<p class=\"finding\"><b>4.1.0 shows parity"),
+        "{html}"
+    );
     let junit = accept::render_junit(&report);
     assert!(
         junit.contains(r#"tests="2" failures="1" errors="0" skipped="0""#),
@@ -385,6 +397,8 @@ fn the_published_schemas_match_the_code() {
     for (file, text) in [
         ("scenario.schema.json", crate::scenario::schema_json()),
         ("suite.schema.json", schema_json()),
+        ("report.schema.json", crate::report::schema_json()),
+        ("bench.schema.json", crate::report::bench_schema_json()),
     ] {
         let path = dir.join(file);
         if std::env::var_os("CHAOS_BLESS").is_some() {
