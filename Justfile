@@ -27,6 +27,15 @@ run scenario="scenarios/s3-outage.toml":
 smoke:
     cargo run --release -- run scenarios/ci-smoke.toml
 
+# A suite of scenarios on one environment, with its acceptance report (default: nightly).
+suite file="suites/nightly.toml":
+    cargo run --release -- suite {{file}}
+
+# TPC-DS on both versions with confidence intervals (default: the quick set; e.g.
+# `just bench --queries all --baseline reports/bench-...`).
+bench *args:
+    cargo run --release -- bench {{args}}
+
 # Check every shipped scenario file.
 validate:
     cargo run --release -- validate scenarios/*.toml
