@@ -114,6 +114,8 @@ pub struct VersionTarget {
     pub connect: String,
     /// Its first Connect server's REST API, when metrics are collected.
     pub api: Option<String>,
+    /// Session settings made on every new session before its first query.
+    pub session_conf: Vec<(String, String)>,
 }
 
 /// What a bench run works with.
@@ -151,8 +153,11 @@ impl Conn {
 
     async fn session(&mut self) -> Result<&Session, ClientError> {
         if self.session.is_none() {
-            self.session =
-                Some(Session::connect(&self.target.connect, SessionOptions::default()).await?);
+            let s = Session::connect(&self.target.connect, SessionOptions::default()).await?;
+            for (k, v) in &self.target.session_conf {
+                s.set_conf(k, v, Duration::from_secs(60)).await?;
+            }
+            self.session = Some(s);
         }
         Ok(self.session.as_ref().expect("just set"))
     }

@@ -59,6 +59,11 @@ pub struct BenchArgs {
     /// `4.1.0:spark.sql.autoBroadcastJoinThreshold=-1`.
     #[arg(long, value_name = "[VERSION:]KEY=VALUE")]
     pub conf: Vec<String>,
+    /// A Spark SQL setting each bench session makes before its first query, `KEY=VALUE` or
+    /// `VERSION:KEY=VALUE` (repeatable): what a setting costs, on the running environment
+    /// without a restart.
+    #[arg(long, value_name = "[VERSION:]KEY=VALUE")]
+    pub session_conf: Vec<String>,
     /// The scenario's name (names the report directory).
     #[arg(long, default_value = "bench")]
     pub name: String,
@@ -87,6 +92,38 @@ pub enum OrderArg {
 
 fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// `[VERSION:]KEY=VALUE` settings as TOML tables under `table` (`env.spark_conf`).
+fn conf_tables(table: &str, flag: &str, settings: &[String]) -> Result<String, String> {
+    let mut all = Vec::new();
+    let mut per: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for c in settings {
+        let (version, kv) = match c.split_once(':') {
+            Some((v, kv)) if !v.contains('=') => (Some(v.to_string()), kv),
+            _ => (None, c.as_str()),
+        };
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("{flag} {c}: expected [VERSION:]KEY=VALUE"))?;
+        let line = format!("{} = {}", quote(k.trim()), quote(v.trim()));
+        match version {
+            Some(ver) => per.entry(ver).or_default().push(line),
+            None => all.push(line),
+        }
+    }
+    let mut t = String::new();
+    if !all.is_empty() {
+        t.push_str(&format!("\n[{table}.all]\n{}\n", all.join("\n")));
+    }
+    for (v, lines) in per {
+        t.push_str(&format!(
+            "\n[{table}.{}]\n{}\n",
+            quote(&v),
+            lines.join("\n")
+        ));
+    }
+    Ok(t)
 }
 
 /// The scenario text `chaos bench` runs (pure; validated by the scenario parser after).
@@ -122,32 +159,7 @@ pub fn scenario_text(a: &BenchArgs) -> Result<String, String> {
                 .join(", ")
         ));
     }
-    let mut all = Vec::new();
-    let mut per: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for c in &a.conf {
-        let (version, kv) = match c.split_once(':') {
-            Some((v, kv)) if !v.contains('=') => (Some(v.to_string()), kv),
-            _ => (None, c.as_str()),
-        };
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| format!("--conf {c}: expected [VERSION:]KEY=VALUE"))?;
-        let line = format!("{} = {}", quote(k.trim()), quote(v.trim()));
-        match version {
-            Some(ver) => per.entry(ver).or_default().push(line),
-            None => all.push(line),
-        }
-    }
-    if !all.is_empty() {
-        t.push_str(&format!("\n[env.spark_conf.all]\n{}\n", all.join("\n")));
-    }
-    for (v, lines) in per {
-        t.push_str(&format!(
-            "\n[env.spark_conf.{}]\n{}\n",
-            quote(&v),
-            lines.join("\n")
-        ));
-    }
+    t.push_str(&conf_tables("env.spark_conf", "--conf", &a.conf)?);
     t.push_str(&format!(
         "\n[data]\nscale = {}\n\n[bench]\nqueries = {queries}\niterations = {}\nwarmup = {}\norder = {}\nseed = {}\nthreshold = {}\nstreams = {}\ntimeout = {}\nspark_metrics = {}\nhistory_check = {}\n",
         a.scale,
@@ -171,6 +183,12 @@ pub fn scenario_text(a: &BenchArgs) -> Result<String, String> {
             quote(&abs.display().to_string())
         ));
     }
+    // Tables last: a key after them would belong to them.
+    t.push_str(&conf_tables(
+        "bench.session_conf",
+        "--session-conf",
+        &a.session_conf,
+    )?);
     Ok(t)
 }
 
@@ -220,6 +238,10 @@ mod tests {
             "spark.sql.shuffle.partitions=8",
             "--streams",
             "2",
+            "--session-conf",
+            "4.1.0:spark.sql.autoBroadcastJoinThreshold=-1",
+            "--baseline",
+            "/tmp/b",
         ]);
         let b = s.bench.unwrap();
         assert_eq!(b.query_selection(), "q3,q7");
@@ -236,6 +258,13 @@ mod tests {
             Some(&"8".to_string())
         );
         assert!(s.workload.is_none());
+        assert_eq!(
+            b.session_conf
+                .for_line(crate::versions::SparkLine::V4_1)
+                .get("spark.sql.autoBroadcastJoinThreshold"),
+            Some(&"-1".to_string())
+        );
+        assert_eq!(b.baseline.as_deref(), Some(std::path::Path::new("/tmp/b")));
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub fn forest_svg(r: &BenchReport) -> String {
     let x = |v: f64| left + (v.max(1e-3).ln() - lo) / (hi - lo) * width;
     let height = top + row_h * rows.len() as f64 + 30.0;
     let mut s = format!(
-        r#"<svg class="forest" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-label="ratio per query with 95 % intervals">"#,
+        r#"<svg class="forest" viewBox="0 0 {w} {height}" width="{w}" height="{height}" style="max-width:{w}px" role="img" aria-label="ratio per query with 95 % intervals">"#,
         w = left + width + 20.0
     );
     let _ = write!(

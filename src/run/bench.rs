@@ -55,6 +55,7 @@ pub(super) fn run_bench(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Re
                     .ok_or_else(|| RunError::Env(format!("Spark {line} has no Connect endpoint")))?
                     .to_string(),
                 api: spec.spark_metrics.then(|| ep.ui.first().cloned()).flatten(),
+                session_conf: spec.session_conf.for_line(line).into_iter().collect(),
             })
         })
         .collect::<Result<_, RunError>>()?;

@@ -212,6 +212,11 @@ pub struct SparkConf {
 }
 
 impl SparkConf {
+    /// No setting at all.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty() && self.v3_5.is_empty() && self.v4_1.is_empty()
+    }
+
     /// The settings for `line`: `all`, then the version's own (which win).
     pub fn for_line(&self, line: SparkLine) -> BTreeMap<String, String> {
         let mut out = self.all.clone();
@@ -611,6 +616,12 @@ pub struct BenchSpec {
     /// the restart costs half a minute per version).
     #[serde(default)]
     pub history_check: bool,
+    /// Spark SQL settings each bench session sets before its first query (through Spark
+    /// Connect's config call, like `SET key=value`), in the shape of `env.spark_conf` (`all`,
+    /// `"3.5.7"`, `"4.1.0"`): what a setting costs, measured on the running environment
+    /// without restarting it.
+    #[serde(default, skip_serializing_if = "SparkConf::is_empty")]
+    pub session_conf: SparkConf,
     /// An earlier bench's `report.json` or `bench.json` (or its run directory) to compare with:
     /// a query whose median got slower by more than `threshold` with 95 % confidence is a
     /// regression (check `bench_regression`). Relative to the scenario file.

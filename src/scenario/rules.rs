@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::doc::{Doc, Path};
 use super::error::Sink;
 use super::faults;
-use super::model::{Kind, LoadModel, QuerySelection, Scenario, WorkloadSpec};
+use super::model::{Kind, LoadModel, QuerySelection, Scenario, SparkConf, WorkloadSpec};
 use crate::units::HumanDuration;
 use crate::versions::SparkLine;
 
@@ -108,36 +108,7 @@ impl Rules<'_, '_, '_, '_> {
                 );
             }
         }
-        let conf = &env.spark_conf;
-        let tables = [
-            ("all", &conf.all, None),
-            ("3.5.7", &conf.v3_5, Some(SparkLine::V3_5)),
-            ("4.1.0", &conf.v4_1, Some(SparkLine::V4_1)),
-        ];
-        for (table, settings, line) in tables {
-            let tp = path("env.spark_conf").key(table);
-            if let Some(line) = line {
-                if !settings.is_empty() && !self.sc.spark.contains(&line) {
-                    self.key(
-                        &tp,
-                        format!(
-                            "sets Spark {line}, which this scenario does not run ({}); remove it or add {line} to spark",
-                            spark_list(&self.sc.spark)
-                        ),
-                    );
-                }
-            }
-            for key in settings.keys() {
-                if !key.starts_with("spark.") || key.len() <= "spark.".len() {
-                    self.key(
-                        &tp.key(key),
-                        format!(
-                            "{key:?} is not a Spark setting; accepted: keys starting with \"spark.\" (e.g. \"spark.sql.shuffle.partitions\", \"spark.hadoop.fs.s3a.retry.limit\")"
-                        ),
-                    );
-                }
-            }
-        }
+        self.conf_tables(&path("env.spark_conf"), &env.spark_conf);
         if self.sc.data.scale.is_nan() || self.sc.data.scale <= 0.0 {
             self.value(
                 &path("data.scale"),
@@ -220,6 +191,7 @@ impl Rules<'_, '_, '_, '_> {
             );
         }
         if let Some(b) = &self.sc.bench {
+            self.conf_tables(&path("bench").key("session_conf"), &b.session_conf);
             if b.threshold.is_nan() || !(0.0..1.0).contains(&b.threshold) {
                 self.value(
                     &path("bench").key("threshold"),
@@ -248,6 +220,40 @@ impl Rules<'_, '_, '_, '_> {
                 &path("upgrade"),
                 format!("only for kind = \"upgrade\" (this scenario is kind = \"{kind}\")"),
             );
+        }
+    }
+
+    /// A Spark settings table (`all`, `"3.5.7"`, `"4.1.0"`): versions the scenario runs, keys
+    /// that are Spark settings.
+    fn conf_tables(&mut self, at: &Path, conf: &SparkConf) {
+        let tables = [
+            ("all", &conf.all, None),
+            ("3.5.7", &conf.v3_5, Some(SparkLine::V3_5)),
+            ("4.1.0", &conf.v4_1, Some(SparkLine::V4_1)),
+        ];
+        for (table, settings, line) in tables {
+            let tp = at.key(table);
+            if let Some(line) = line {
+                if !settings.is_empty() && !self.sc.spark.contains(&line) {
+                    self.key(
+                        &tp,
+                        format!(
+                            "sets Spark {line}, which this scenario does not run ({}); remove it or add {line} to spark",
+                            spark_list(&self.sc.spark)
+                        ),
+                    );
+                }
+            }
+            for key in settings.keys() {
+                if !key.starts_with("spark.") || key.len() <= "spark.".len() {
+                    self.key(
+                        &tp.key(key),
+                        format!(
+                            "{key:?} is not a Spark setting; accepted: keys starting with \"spark.\" (e.g. \"spark.sql.shuffle.partitions\", \"spark.hadoop.fs.s3a.retry.limit\")"
+                        ),
+                    );
+                }
+            }
         }
     }
 
