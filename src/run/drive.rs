@@ -87,11 +87,32 @@ pub async fn drive<T>(
     let notes: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop_w = stop.clone();
     let interrupted = h.interrupted;
+    let heal_on = h.platform.clone();
+    let say = h.say;
+    let notes_w = notes.clone();
     let watcher = tokio::spawn(async move {
         while !interrupted() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         stop_w.store(true, Ordering::SeqCst);
+        // Heal at once: operations in flight may be waiting on the faulted component, and the
+        // workload ends only when they do (a blackholed S3 holds them until their deadline).
+        if let Some(p) = heal_on {
+            let healed = tokio::task::spawn_blocking(move || {
+                inject::heal_where(p.as_ref(), inject::Scope::Mine, "interrupted")
+            })
+            .await;
+            if let Ok((healed, failed)) = healed {
+                for r in &healed {
+                    say(&format!("    interrupted: healed {} ({})", r.id, r.kind));
+                }
+                notes_w.lock().expect("not poisoned").extend(
+                    failed
+                        .into_iter()
+                        .map(|f| format!("could not heal on interrupt: {f}")),
+                );
+            }
+        }
     });
     let sched = h.platform.clone().map(|p| {
         tokio::spawn(run_schedule(

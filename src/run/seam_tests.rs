@@ -160,6 +160,61 @@ fn the_harness_injects_and_heals_on_schedule_through_the_fault_driver() {
     assert_eq!(ledger.unhealed().count(), 0);
 }
 
+static INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupt_flag() -> bool {
+    INTERRUPT.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Ctrl-C heals this process's faults at once, while the workload still waits: operations in
+/// flight may be stuck on the faulted component (a blackholed S3) and end only after the heal.
+/// Seen on a real suite: the heal waited for the workload, the workload for S3.
+#[test]
+fn an_interrupt_heals_at_once_while_the_workload_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = Arc::new(MemoryPlatform::new(dir.path()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let harness = Harness {
+        platform: Some(mem.clone()),
+        occurrences: vec![occurrence("s3-outage", Some("s3"), 0, Some(60_000))],
+        interrupted: interrupt_flag,
+        say: quiet,
+        tally: None,
+    };
+    let home = dir.path().to_path_buf();
+    let stop = Arc::new(AtomicBool::new(false));
+    let driven = rt.block_on(drive(harness, stop, async move {
+        // Wait for the injection, press Ctrl-C, then stay "stuck" until the fault is healed
+        // (as an operation on a blackholed S3 would), for at most 5 s.
+        let active = || Ledger::at(&home).read().unwrap().unhealed().count();
+        let t0 = std::time::Instant::now();
+        while active() == 0 && t0.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        INTERRUPT.store(true, std::sync::atomic::Ordering::SeqCst);
+        while active() > 0 && t0.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        t0.elapsed()
+    }));
+    INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        driven.output < Duration::from_secs(4),
+        "the workload waited {:?} for a heal",
+        driven.output
+    );
+    let ledger = Ledger::at(dir.path()).read().unwrap();
+    assert_eq!(ledger.unhealed().count(), 0);
+    assert_eq!(
+        ledger.entries[0].record.healed_by.as_deref(),
+        Some("interrupted")
+    );
+}
+
 #[test]
 fn an_error_path_heals_through_the_guard_and_recovery_sweeps() {
     let dir = tempfile::tempdir().unwrap();
