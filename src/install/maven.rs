@@ -231,22 +231,19 @@ pub fn resolve_with(
         "resolving {name} ({} artifacts) with Maven",
         artifacts.len()
     ));
-    let mut cmd = Command::new(mvn);
-    cmd.arg("-B")
-        .arg("-Dstyle.color=never")
-        .arg("-f")
-        .arg(&pom_path)
-        .arg(format!(
-            "-Dmaven.repo.local={}",
-            cache.maven_repo().display()
-        ))
-        .arg(format!("{DEPENDENCY_PLUGIN}:copy-dependencies"))
-        .arg(format!("-DoutputDirectory={}", jars.display()))
-        .arg("-DincludeScope=runtime")
-        .arg("-DexcludeTypes=pom")
-        .arg("-Dmdep.overWriteReleases=true")
-        .current_dir(&dir);
-    run_maven(cmd, name, &dir.join("mvn.log"), progress)?;
+    let cmd = || {
+        let mut cmd = maven(&mvn, cache);
+        cmd.arg("-f")
+            .arg(&pom_path)
+            .arg(format!("{DEPENDENCY_PLUGIN}:copy-dependencies"))
+            .arg(format!("-DoutputDirectory={}", jars.display()))
+            .arg("-DincludeScope=runtime")
+            .arg("-DexcludeTypes=pom")
+            .arg("-Dmdep.overWriteReleases=true")
+            .current_dir(&dir);
+        cmd
+    };
+    run_maven_retrying(cmd, name, &dir.join("mvn.log"), progress)?;
 
     let count = fs::read_dir(&jars)
         .map_err(|e| io_err("read", &jars, e))?
@@ -283,19 +280,16 @@ pub fn fetch_with(
     remove_dir_if_exists(&staging)?;
     create_dir(&staging)?;
     progress(&format!("fetching {artifact} with Maven"));
-    let mut cmd = Command::new(mvn);
-    cmd.arg("-B")
-        .arg("-Dstyle.color=never")
-        .arg(format!(
-            "-Dmaven.repo.local={}",
-            cache.maven_repo().display()
-        ))
-        .arg(format!("{DEPENDENCY_PLUGIN}:copy"))
-        .arg(format!("-Dartifact={artifact}"))
-        .arg(format!("-DoutputDirectory={}", staging.display()))
-        .current_dir(&staging);
+    let cmd = || {
+        let mut cmd = maven(&mvn, cache);
+        cmd.arg(format!("{DEPENDENCY_PLUGIN}:copy"))
+            .arg(format!("-Dartifact={artifact}"))
+            .arg(format!("-DoutputDirectory={}", staging.display()))
+            .current_dir(&staging);
+        cmd
+    };
     let log = downloads.join(format!("{}.mvn.log", artifact.file_name()));
-    run_maven(cmd, &artifact.to_string(), &log, progress)?;
+    run_maven_retrying(cmd, &artifact.to_string(), &log, progress)?;
     let copied = staging.join(artifact.file_name());
     if !copied.is_file() {
         return Err(MavenError::Missing {
@@ -499,6 +493,51 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// How many times a Maven command is tried before its failure is final.
+const MAVEN_ATTEMPTS: u32 = 3;
+
+/// `mvn` in batch mode on the cache's repository, with network timeouts: Maven's own default
+/// lets a stalled download hang for 30 minutes (seen here: the 280 MB AWS SDK bundle stopped
+/// at 16 MB), where two minutes without a byte now fail the attempt.
+fn maven(mvn: &Path, cache: &Cache) -> Command {
+    let mut cmd = Command::new(mvn);
+    cmd.arg("-B")
+        .arg("-Dstyle.color=never")
+        .arg(format!(
+            "-Dmaven.repo.local={}",
+            cache.maven_repo().display()
+        ))
+        .arg("-Dmaven.wagon.rx.timeout=120000")
+        .arg("-Dmaven.wagon.http.retryHandler.count=3")
+        .arg("-Daether.connector.connectTimeout=30000")
+        .arg("-Daether.connector.requestTimeout=120000");
+    cmd
+}
+
+/// [`run_maven`] up to [`MAVEN_ATTEMPTS`] times (a fresh command each time), for transfers
+/// that stall or break; what Maven already downloaded stays in the repository.
+fn run_maven_retrying(
+    cmd: impl Fn() -> Command,
+    name: &str,
+    log_path: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), MavenError> {
+    let mut attempt = 1;
+    loop {
+        match run_maven(cmd(), name, log_path, progress) {
+            Err(MavenError::Maven { .. })
+                if attempt < MAVEN_ATTEMPTS && !crate::interrupt::interrupted() =>
+            {
+                progress(&format!(
+                    "Maven failed on {name} (attempt {attempt} of {MAVEN_ATTEMPTS}); trying again"
+                ));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn run_maven(
