@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod agent;
 mod bench;
 mod cluster;
 mod env;
@@ -148,6 +149,13 @@ pub enum Command {
     /// Run the supervisor of an environment (started by `env up`; not for direct use).
     #[command(hide = true)]
     Supervise,
+    /// Jobs the harness's image runs inside a cluster (not for direct use).
+    #[command(hide = true)]
+    Agent {
+        /// The job.
+        #[command(subcommand)]
+        command: agent::AgentCommand,
+    },
 }
 
 /// Options of `setup`.
@@ -386,6 +394,7 @@ fn dispatch(command: Command, home: &EnvHome, cache: &Cache) -> Result<(), Failu
         Command::Supervise => {
             platform::supervise(home).map_err(|e| Failure::env(anyhow::anyhow!(e)))
         }
+        Command::Agent { command } => agent::run(command),
     }
 }
 
@@ -396,6 +405,7 @@ fn touches_env(c: &Command) -> bool {
         Command::Setup(_)
             | Command::Report(_)
             | Command::Supervise
+            | Command::Agent { .. }
             | Command::Completions { .. }
             | Command::Man
             | Command::Validate { .. }

@@ -131,7 +131,39 @@ pub fn ensure_component_images(
                 .file(&home, "spark"),
         )?;
         out.insert(format!("spark-{}", line.version()), r);
+        // The line's metastore: the jars, distribution and patch the local platform uses.
+        let jars = crate::install::hms::install(cache, line, &java).map_err(InstallError::from)?;
+        let hms_dir = jars.parent().unwrap_or(&jars).to_path_buf();
+        let opens: Vec<String> = crate::install::hms::JAVA_17_OPENS
+            .iter()
+            .map(|o| format!("--add-opens={o}"))
+            .collect();
+        let r = images::ensure(
+            cache,
+            &Build::new(images::HIVE_METASTORE, "hive-metastore", line.hms())
+                .arg("BASE", &base)
+                .var("HMS", line.hms())
+                .var("OPENS", &opens.join(" "))
+                .var("MAIN_CLASS", crate::install::hms::MAIN_CLASS)
+                .var("SCHEMA_CLASS", crate::install::hms::schema_tool_class(line))
+                .var("SCHEMA_VERSION", crate::install::hms::schema_version(line))
+                .file(&hms_dir, "hms"),
+        )?;
+        out.insert(format!("hive-metastore-{}", line.hms()), r);
     }
+    crate::install::minio::ensure(cache)?;
+    let r = images::ensure(
+        cache,
+        &Build::new(images::MINIO, "minio", crate::versions::MINIO_VERSION)
+            .arg("BASE", &base)
+            .file(cache.minio_bin(), "minio"),
+    )?;
+    out.insert("minio".into(), r);
+    let r = images::ensure(
+        cache,
+        &Build::new(images::POSTGRES, "postgres", pins::DEBIAN_SUITE).arg("BASE", &base),
+    )?;
+    out.insert("postgres".into(), r);
     let exe = std::env::current_exe()
         .map_err(|e| InstallError::io("find the chaos binary", "/proc/self/exe", e))?;
     let r = images::ensure(

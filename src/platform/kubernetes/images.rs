@@ -119,6 +119,44 @@ pub const CHAOS: Recipe = Recipe {
     )],
 };
 
+/// `images/hive-metastore/`: the standalone metastore the local platform runs (its resolved
+/// jars, distribution and 3.1.3 patch) with an `hms schema|server` entrypoint.
+pub const HIVE_METASTORE: Recipe = Recipe {
+    name: "hive-metastore",
+    files: &[
+        (
+            "Dockerfile",
+            include_str!("../../../images/hive-metastore/Dockerfile"),
+        ),
+        (
+            "hms.sh",
+            include_str!("../../../images/hive-metastore/hms.sh"),
+        ),
+        (
+            "log4j2.properties",
+            include_str!("../../../images/hive-metastore/log4j2.properties"),
+        ),
+    ],
+};
+
+/// `images/minio/`: the MinIO binary the harness builds.
+pub const MINIO: Recipe = Recipe {
+    name: "minio",
+    files: &[(
+        "Dockerfile",
+        include_str!("../../../images/minio/Dockerfile"),
+    )],
+};
+
+/// `images/postgres/`: Debian's PostgreSQL, run as a non-root UID by the spark-base chart.
+pub const POSTGRES: Recipe = Recipe {
+    name: "postgres",
+    files: &[(
+        "Dockerfile",
+        include_str!("../../../images/postgres/Dockerfile"),
+    )],
+};
+
 /// A build to run: a recipe, the name and version to tag, build arguments, extra files.
 #[derive(Debug, Clone)]
 pub struct Build {
