@@ -309,6 +309,18 @@ fn version_verdict(d: &ScenarioDigest, v: &str) -> Option<Verdict> {
     (!of_v.is_empty()).then(|| Verdict::merge_all(of_v))
 }
 
+/// The verdict of the checks a scenario makes about the run as a whole (compat's, a bench's
+/// parity), not about one version; `None` when it has none.
+fn run_verdict(d: &ScenarioDigest) -> Option<Verdict> {
+    let of_run: Vec<Verdict> = d
+        .checks
+        .iter()
+        .filter(|c| c.version.is_none())
+        .map(|c| c.verdict)
+        .collect();
+    (!of_run.is_empty()).then(|| Verdict::merge_all(of_run))
+}
+
 fn word(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "valid",
@@ -358,11 +370,11 @@ pub fn render_markdown(r: &AcceptanceReport) -> String {
     for v in &versions {
         let _ = write!(out, " {v} |");
     }
-    out.push_str(" report |\n|---|---|");
+    out.push_str(" whole run | report |\n|---|---|");
     for _ in &versions {
         out.push_str("---|");
     }
-    out.push_str("---|\n");
+    out.push_str("---|---|\n");
     for s in &r.scenarios {
         let _ = write!(out, "| {} | {} |", md(&s.name), md(&s.kind));
         for v in &versions {
@@ -372,6 +384,8 @@ pub fn render_markdown(r: &AcceptanceReport) -> String {
             };
             let _ = write!(out, " {cell} |");
         }
+        let run = s.report.as_ref().and_then(run_verdict).map_or("–", word);
+        let _ = write!(out, " {run} |");
         let link = s
             .dir
             .as_deref()
@@ -455,7 +469,9 @@ pub fn render_html(r: &AcceptanceReport) -> String {
     for v in &versions {
         let _ = write!(out, "<th>Spark {}</th>", esc(v));
     }
-    out.push_str("<th>set-up</th><th>took</th><th>report</th></tr></thead><tbody>");
+    out.push_str(
+        "<th>whole run</th><th>set-up</th><th>took</th><th>report</th></tr></thead><tbody>",
+    );
     for s in &r.scenarios {
         let _ = write!(
             out,
@@ -481,14 +497,17 @@ pub fn render_html(r: &AcceptanceReport) -> String {
         }
         match &s.report {
             Some(d) => {
+                let run = run_verdict(d);
                 let _ = write!(
                     out,
-                    "<td>{}</td><td>{}</td>",
+                    r#"<td class="{}">{}</td><td>{}</td><td>{}</td>"#,
+                    cell_class(run),
+                    run.map_or("–", word),
                     span(d.setup_ms),
                     span(d.ended_ms.saturating_sub(d.started_ms))
                 );
             }
-            None => out.push_str("<td>–</td><td>–</td>"),
+            None => out.push_str("<td>–</td><td>–</td><td>–</td>"),
         }
         match &s.dir {
             Some(d) => {
@@ -527,6 +546,24 @@ pub fn render_html(r: &AcceptanceReport) -> String {
         }
         for name in names {
             let _ = write!(out, "<tr><td><code>{}</code></td>", esc(name));
+            // A check about the whole run (compat's, a bench's parity) spans the versions.
+            if let Some(c) = d
+                .checks
+                .iter()
+                .find(|c| c.check == name && c.version.is_none())
+            {
+                let _ = write!(
+                    out,
+                    r#"<td colspan="{}" class="{}" title="{}">{} · {}</td><td>{}</td></tr>"#,
+                    d.versions.len().max(1),
+                    cell_class(Some(c.verdict)),
+                    esc(&c.reason),
+                    word(c.verdict),
+                    esc(&c.observed),
+                    esc(&c.expected)
+                );
+                continue;
+            }
             let mut expected = "";
             for v in &d.versions {
                 match d
@@ -580,12 +617,19 @@ pub fn render_junit(r: &AcceptanceReport) -> String {
             );
             continue;
         };
-        for v in &d.versions {
+        // One test suite per version, and one for the checks about the whole run (compat's,
+        // a bench's parity) when there are any.
+        let mut scopes: Vec<Option<&str>> = d.versions.iter().map(|v| Some(v.as_str())).collect();
+        if d.checks.iter().any(|c| c.version.is_none()) {
+            scopes.push(None);
+        }
+        for scope in scopes {
             let checks: Vec<&CheckResult> = d
                 .checks
                 .iter()
-                .filter(|c| c.version.as_deref() == Some(v.as_str()))
+                .filter(|c| c.version.as_deref() == scope)
                 .collect();
+            let v = scope.unwrap_or("run");
             let f = checks
                 .iter()
                 .filter(|c| c.verdict == Verdict::Invalid)

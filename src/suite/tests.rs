@@ -224,6 +224,19 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
             "completed",
             vec![check("lost_writes", "4.1.0", Verdict::Invalid)],
         ),
+        done(
+            "c",
+            "completed",
+            vec![
+                check("bench_answers", "3.5.7", Verdict::Valid),
+                check("bench_answers", "4.1.0", Verdict::Valid),
+                CheckResult {
+                    version: None,
+                    observed: "0.91 [0.80, 1.10]".into(),
+                    ..check("bench_parity", "-", Verdict::Unknown)
+                },
+            ],
+        ),
     ];
     let mut results = results;
     if let Some(d) = results[0].report.as_mut() {
@@ -253,12 +266,19 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
     );
     assert!(
         md.contains(
-            "| b | chaos | – | INVALID | [report](scenarios/b-20261203T120000Z/summary.md) |"
+            "| b | chaos | – | INVALID | – | [report](scenarios/b-20261203T120000Z/summary.md) |"
+        ),
+        "{md}"
+    );
+    // A check about the whole run shows in its own column, not as a version's.
+    assert!(
+        md.contains(
+            "| c | chaos | valid | valid | unknown | [report](scenarios/c-20261203T120000Z/summary.md) |"
         ),
         "{md}"
     );
     assert!(
-        md.contains("took 2m 5s (set-up 40s, 1 environment start(s))"),
+        md.contains("took 2m 5s (set-up 1m, 1 environment start(s))"),
         "{md}"
     );
     assert!(
@@ -268,12 +288,22 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
     let html = accept::render_html(&report);
     assert!(html.contains(r#"<span class="decision reject">REJECT</span>"#));
     assert!(
+        html.contains(r#"<td colspan="2" class="unknown" title="bench_parity was unknown">unknown · 0.91 [0.80, 1.10]</td>"#),
+        "{html}"
+    );
+    assert!(
         html.contains("<p class=\"finding\"><b>4.1.0 shows parity"),
         "{html}"
     );
     let junit = accept::render_junit(&report);
     assert!(
-        junit.contains(r#"tests="2" failures="1" errors="0" skipped="0""#),
+        junit.contains(
+            r#"<testsuite name="chaos.c.run" tests="1" failures="0" errors="0" skipped="1">"#
+        ),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"tests="5" failures="1" errors="0" skipped="1""#),
         "{junit}"
     );
 }
