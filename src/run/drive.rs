@@ -72,6 +72,8 @@ pub struct Driven<T> {
     pub injected: Vec<String>,
     /// What went wrong on the way (faults that could not be injected or healed).
     pub notes: Vec<String>,
+    /// When an interrupt stopped the workload (Unix ms): no operation started after it.
+    pub interrupted_ms: Option<u64>,
 }
 
 /// Runs `workload` to its end with the schedule, the ticker and the watcher beside it. Ctrl-C
@@ -87,6 +89,8 @@ pub async fn drive<T>(
     let notes: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop_w = stop.clone();
     let interrupted = h.interrupted;
+    let interrupted_at: Arc<Mutex<Option<u64>>> = Arc::default();
+    let interrupted_w = interrupted_at.clone();
     let heal_on = h.platform.clone();
     let say = h.say;
     let notes_w = notes.clone();
@@ -95,6 +99,7 @@ pub async fn drive<T>(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         stop_w.store(true, Ordering::SeqCst);
+        *interrupted_w.lock().expect("not poisoned") = Some(crate::units::now_ms());
         // Heal at once: operations in flight may be waiting on the faulted component, and the
         // workload ends only when they do (a blackholed S3 holds them until their deadline).
         if let Some(p) = heal_on {
@@ -140,10 +145,12 @@ pub async fn drive<T>(
     }
     let injected = injected.lock().expect("not poisoned").clone();
     let notes = notes.lock().expect("not poisoned").clone();
+    let interrupted_ms = *interrupted_at.lock().expect("not poisoned");
     Driven {
         output,
         injected,
         notes,
+        interrupted_ms,
     }
 }
 

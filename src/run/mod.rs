@@ -553,6 +553,7 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
     let t_end = now_ms();
     parts.fault_ids = driven.injected;
     parts.notes.extend(driven.notes);
+    let driven_interrupted_ms = driven.interrupted_ms;
     let report = driven.output;
     if let (Some(first), Some(last)) = (
         first_fault,
@@ -575,7 +576,11 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
         t_end,
     );
     let report = report.map_err(|e| RunError::Env(format!("load: {e}")))?;
-    parts.workload_span = Some((t0_ms, t0_ms + w.duration.get().as_millis() as u64));
+    // An interrupted workload ended when the interrupt came: what follows was never observed
+    // (recovery after a heal then is unknown, not "never recovered").
+    let planned_end = t0_ms + w.duration.get().as_millis() as u64;
+    let end = driven_interrupted_ms.map_or(planned_end, |i| i.min(planned_end));
+    parts.workload_span = Some((t0_ms, end));
     parts.history = read_history(&history_path)?;
     parts.writes = report
         .writes

@@ -202,6 +202,9 @@ fn an_interrupt_heals_at_once_while_the_workload_still_runs() {
         t0.elapsed()
     }));
     INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    // The moment of the interrupt ends the workload's span (what follows was not observed).
+    let at = driven.interrupted_ms.expect("the interrupt's time is kept");
+    assert!(at <= crate::units::now_ms());
     assert!(
         driven.output < Duration::from_secs(4),
         "the workload waited {:?} for a heal",

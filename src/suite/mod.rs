@@ -29,6 +29,7 @@ use crate::paths::Cache;
 use crate::platform::PlatformRef;
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::Kind;
+use crate::units::now_ms;
 
 /// How to run a suite.
 pub struct SuiteOptions {
@@ -406,10 +407,4 @@ fn estimate(suite: &Suite, remaining: &[usize], state: &SuiteState) -> Duration 
             work + fixed
         })
         .sum()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
