@@ -244,7 +244,7 @@ pub fn render_html(r: &BenchReport) -> String {
     for v in &r.versions {
         let _ = write!(
             out,
-            "<th>{0} shuffle r+w</th><th>{0} peak exec. memory</th>",
+            "<th>{0} shuffle r+w</th><th>{0} peak exec. memory (Σ tasks)</th>",
             e(v)
         );
     }
@@ -389,9 +389,10 @@ const TOTAL_ROWS: [Figure<String>; 12] = [
     ("shuffle write", |m| bytes(m.shuffle_write_bytes)),
     ("spill (memory)", |m| bytes(m.memory_spilled_bytes)),
     ("spill (disk)", |m| bytes(m.disk_spilled_bytes)),
-    ("largest peak execution memory", |m| {
-        bytes(m.peak_execution_memory_bytes)
-    }),
+    (
+        "largest stage peak execution memory (Σ over its tasks)",
+        |m| bytes(m.peak_execution_memory_bytes),
+    ),
 ];
 
 fn spark_totals_html(out: &mut String, r: &BenchReport) {
@@ -436,7 +437,7 @@ pub fn render_markdown(r: &BenchReport) -> String {
     }
     out.push_str(" ratio [95 % CI] | verdict |");
     for v in &r.versions {
-        let _ = write!(out, " {v} shuffle r+w | {v} peak mem |");
+        let _ = write!(out, " {v} shuffle r+w | {v} peak mem (Σ tasks) |");
     }
     out.push_str("\n|---|");
     for _ in &r.versions {

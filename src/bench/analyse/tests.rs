@@ -331,7 +331,7 @@ fn the_figures_people_read_come_from_the_samples() {
         "{md}"
     );
     assert!(
-        md.contains("| largest peak execution memory | 3.0 MB | 2.0 MB |"),
+        md.contains("| largest stage peak execution memory (Σ over its tasks) | 3.0 MB | 2.0 MB |"),
         "{md}"
     );
     let html = read("report.html");
