@@ -10,9 +10,11 @@
 //! - [`nodeimage`]: the kind node image (Kubernetes built from source, the control-plane
 //!   images, pause, CNI, local storage), when the official one cannot be pulled.
 //! - [`cluster`]: `cluster up / down / status`.
+//! - [`apiserver`]: etcd + kube-apiserver on 127.0.0.1 without nodes (the API-level test tier).
 //!
 //! Everything is cached under the cache directory; an image's tag carries the hash of its
 //! recipe, so a tag that exists is a finished build (Docker tags only after success).
+pub mod apiserver;
 pub mod cluster;
 pub mod docker;
 pub mod gobuild;

@@ -1,0 +1,306 @@
+//! The charts on a real Kubernetes API server (the API-level tier): etcd 3.6 and
+//! kube-apiserver 1.34.4, built from the Go module proxy into the cache (as for the kind node
+//! image), started on 127.0.0.1 without nodes. In a namespace labelled like the harness's own
+//! (`pod-security.kubernetes.io/enforce=restricted`): a deliberately privileged pod is refused
+//! by Pod Security admission; spark-base, spark-3.5 and spark-4.1 install side by side with
+//! Helm with no Pod Security warning; every pod they would make (each workload's template, the
+//! bucket hook's, the executor pod template Spark builds executors from) passes a server-side
+//! dry run there; an upgrade keeps the generated credentials; uninstalling leaves nothing.
+//!
+//! What this does not show: pods running (no nodes here; tests/cluster_e2e.rs is the kind tier).
+//!
+//! Needs Go and openssl; the first run builds etcd, kube-apiserver, kubectl and Helm (about 15
+//! minutes on 2 cores, then cached). Without them: SKIPPED, loudly (a failure under
+//! `CHAOS_E2E=require`).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+use spark_chaos::install::steps::on_path;
+use spark_chaos::paths::Cache;
+use spark_chaos::platform::kubernetes::{apiserver::ApiServer, gobuild};
+
+const NS: &str = "chaos-charts";
+
+fn charts() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("charts")
+}
+
+fn show(what: &str, out: &Output) -> (String, String) {
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    eprintln!(
+        "$ {what}\n  exit: {}\n  stdout: {}\n  stderr: {}",
+        out.status,
+        o.trim_end(),
+        e.trim_end()
+    );
+    (o, e)
+}
+
+fn ok(what: &str, cmd: &mut Command) -> (String, String) {
+    let out = cmd.output().expect("run a command");
+    let r = show(what, &out);
+    assert!(out.status.success(), "{what} failed");
+    r
+}
+
+fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+struct Env<'a> {
+    api: &'a ApiServer,
+    helm: &'a Path,
+}
+
+impl Env<'_> {
+    fn helm(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.helm);
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.api.kubeconfig)
+            .args(["--namespace", NS]);
+        c
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Command {
+        let mut c = self.api.kubectl();
+        c.args(["--namespace", NS]).args(args);
+        c
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let (o, _) = ok(&format!("kubectl {}", a.join(" ")), &mut self.kubectl(&a));
+        serde_json::from_str(&o).expect("kubectl printed JSON")
+    }
+
+    /// A pod with `spec` (and an image where a template leaves it to Spark), created with a
+    /// server-side dry run: the API server's admission, Pod Security included, judges it.
+    fn dry_run_pod(&self, what: &str, spec: &Value, n: usize) -> Output {
+        let mut spec = spec.clone();
+        for c in spec["containers"].as_array_mut().into_iter().flatten() {
+            if c.get("image").is_none() {
+                c["image"] = json!("chaos.local/spark:4.1.0");
+            }
+        }
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": format!("check-{n}")},
+            "spec": spec,
+        });
+        let out = with_stdin(
+            &mut self.kubectl(&["create", "--dry-run=server", "-f", "-"]),
+            &pod.to_string(),
+        );
+        show(&format!("dry run of a pod from {what}"), &out);
+        out
+    }
+}
+
+#[test]
+fn charts_install_on_a_real_api_server_under_restricted_pod_security() {
+    let missing = ["go", "openssl"].into_iter().find(|t| !on_path(t));
+    if let Some(t) = missing {
+        let msg = format!("SKIPPED charts_install_on_a_real_api_server_under_restricted_pod_security: this machine lacks {t}");
+        if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
+            panic!("{msg} (and CHAOS_E2E=require)");
+        }
+        eprintln!("\n==================== {msg} ====================\n");
+        return;
+    }
+    let cache = Cache::from_env();
+    let helm = gobuild::ensure_helm(&cache).expect("Helm");
+    let tmp = tempfile::tempdir().unwrap();
+    let api = ApiServer::start(&cache, &tmp.path().join("api")).expect("etcd + kube-apiserver");
+    let env = Env {
+        api: &api,
+        helm: &helm,
+    };
+
+    // The namespace as the harness labels its own.
+    ok(
+        "create namespace",
+        api.kubectl().args(["create", "namespace", NS]),
+    );
+    ok(
+        "label namespace",
+        api.kubectl().args([
+            "label",
+            "namespace",
+            NS,
+            "pod-security.kubernetes.io/enforce=restricted",
+            "pod-security.kubernetes.io/enforce-version=latest",
+            "spark-chaos.io/owned=true",
+        ]),
+    );
+    // No controller-manager here to make the default ServiceAccount.
+    ok(
+        "create the default ServiceAccount",
+        &mut env.kubectl(&["create", "serviceaccount", "default"]),
+    );
+
+    // A deliberately privileged pod is refused by Pod Security admission.
+    let privileged = json!({"containers": [{"name": "c", "image": "chaos.local/chaos:x", "securityContext": {"privileged": true}}]});
+    let out = env.dry_run_pod("a privileged pod", &privileged, 0);
+    assert!(!out.status.success(), "a privileged pod was admitted");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("violates PodSecurity \"restricted:latest\""),
+        "{err}"
+    );
+    assert!(err.contains("privileged"), "{err}");
+
+    // The three charts side by side; hooks off (the bucket job waits for a MinIO that cannot
+    // run without nodes). Pod Security warns on workloads whose pods it would refuse.
+    for (release, chart) in [
+        ("spark-base", "spark-base"),
+        ("spark-35", "spark-3.5"),
+        ("spark-41", "spark-4.1"),
+    ] {
+        let dir = charts().join(chart);
+        let (_, err) = ok(
+            &format!("helm install {release}"),
+            &mut env.helm(&["install", release, dir.to_str().unwrap(), "--no-hooks"]),
+        );
+        assert!(
+            !err.contains("would violate PodSecurity"),
+            "{release}: {err}"
+        );
+    }
+    let list: Value =
+        serde_json::from_str(&ok("helm list", &mut env.helm(&["list", "-o", "json"])).0).unwrap();
+    let deployed: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "deployed")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(deployed.len(), 3, "{list}");
+
+    // Every pod the charts would make, as the API server stored its template.
+    let mut specs: Vec<(String, Value)> = vec![];
+    for d in env.json(&["get", "deployments"])["items"]
+        .as_array()
+        .unwrap()
+    {
+        specs.push((
+            format!("Deployment {}", d["metadata"]["name"]),
+            d["spec"]["template"]["spec"].clone(),
+        ));
+    }
+    assert_eq!(
+        specs.len(),
+        2 + 2 * 3,
+        "minio, postgres; connect, metastore, history per line"
+    );
+    for line in ["spark-35", "spark-41"] {
+        let cm = env.json(&["get", "configmap", &format!("{line}-conf")]);
+        let template: serde_yaml::Value =
+            serde_yaml::from_str(cm["data"]["executor-template.yaml"].as_str().unwrap()).unwrap();
+        let template: Value = serde_json::to_value(template).unwrap();
+        specs.push((
+            format!("{line}'s executor pod template"),
+            template["spec"].clone(),
+        ));
+    }
+    let hook = ok(
+        "helm template the bucket hook",
+        Command::new(&helm).args([
+            "template",
+            "spark-base",
+            charts().join("spark-base").to_str().unwrap(),
+            "--namespace",
+            NS,
+            "--show-only",
+            "templates/bucket-job.yaml",
+        ]),
+    )
+    .0;
+    let job: serde_yaml::Value = serde_yaml::from_str(&hook).unwrap();
+    let job: Value = serde_json::to_value(job).unwrap();
+    specs.push((
+        "the bucket hook Job".into(),
+        job["spec"]["template"]["spec"].clone(),
+    ));
+    for (n, (what, spec)) in specs.iter().enumerate() {
+        let out = env.dry_run_pod(what, spec, n + 1);
+        assert!(
+            out.status.success(),
+            "{what} refused: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The RBAC lets each line's driver ServiceAccount make executor pods, and nothing else's.
+    for line in ["spark-35", "spark-41"] {
+        let who = format!("--as=system:serviceaccount:{NS}:{line}-connect");
+        let (yes, _) = ok(
+            "auth can-i create pods",
+            &mut env.kubectl(&["auth", "can-i", "create", "pods", &who]),
+        );
+        assert_eq!(yes.trim(), "yes");
+        let out = env
+            .kubectl(&["auth", "can-i", "create", "deployments", &who])
+            .output()
+            .unwrap();
+        assert_eq!(show("auth can-i create deployments", &out).0.trim(), "no");
+    }
+
+    // An upgrade keeps the credentials generated at install.
+    let before = env.json(&["get", "secret", "spark-base-postgres"])["data"].clone();
+    let minio_before = env.json(&["get", "secret", "spark-base-minio"])["data"].clone();
+    ok(
+        "helm upgrade spark-base",
+        &mut env.helm(&[
+            "upgrade",
+            "spark-base",
+            charts().join("spark-base").to_str().unwrap(),
+            "--no-hooks",
+        ]),
+    );
+    assert_eq!(
+        env.json(&["get", "secret", "spark-base-postgres"])["data"],
+        before
+    );
+    assert_eq!(
+        env.json(&["get", "secret", "spark-base-minio"])["data"],
+        minio_before
+    );
+    assert_eq!(before.as_object().unwrap().len(), 3);
+
+    // Uninstalling leaves nothing of ours.
+    for release in ["spark-41", "spark-35", "spark-base"] {
+        ok(
+            &format!("helm uninstall {release}"),
+            &mut env.helm(&["uninstall", release, "--wait"]),
+        );
+    }
+    let left = env.json(&[
+        "get",
+        "all,configmaps,secrets,networkpolicies,serviceaccounts,roles,rolebindings",
+        "-l",
+        "app.kubernetes.io/part-of=spark-chaos",
+    ]);
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(0), "{left}");
+}
