@@ -187,6 +187,10 @@ pub struct AcceptanceReport {
     pub started_ms: u64,
     /// See `started_ms`.
     pub ended_ms: u64,
+    /// Wall time spent running, ms, when it differs from `ended_ms - started_ms` (a resumed
+    /// suite: the time between the interruption and `--resume` is not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_ms: Option<u64>,
     /// How many times the suite brought an environment up (1 when every scenario shared one).
     pub environment_starts: u32,
 }
@@ -201,6 +205,7 @@ pub fn decide(
     let mut invalid = Vec::new();
     let mut unknown = Vec::new();
     let mut not_run = Vec::new();
+    let mut tolerated = Vec::new();
     for s in scenarios {
         match (&s.state[..], &s.report) {
             ("skipped", _) => {}
@@ -219,7 +224,8 @@ pub fn decide(
                         Verdict::Unknown if !acceptance.tolerate_unknown.contains(&c.check) => {
                             unknown.push(format!("{} {}{at}", s.name, c.check))
                         }
-                        _ => {}
+                        Verdict::Unknown => tolerated.push(format!("{} {}{at}", s.name, c.check)),
+                        Verdict::Valid => {}
                     }
                 }
             }
@@ -265,9 +271,16 @@ pub fn decide(
             .filter_map(|s| s.report.as_ref())
             .map(|d| d.checks.len())
             .sum();
-        reasons.push(format!(
-            "{ran} scenario(s) completed and all {checks} checks held"
-        ));
+        reasons.push(if tolerated.is_empty() {
+            format!("{ran} scenario(s) completed and all {checks} checks held")
+        } else {
+            format!(
+                "{ran} scenario(s) completed; {} of {checks} checks held and {} unknown one(s) were tolerated by the suite: {}",
+                checks - tolerated.len(),
+                tolerated.len(),
+                list(&tolerated)
+            )
+        });
         Decision::Accept
     } else {
         if ran == 0 && reasons.is_empty() {
@@ -344,7 +357,7 @@ fn environment(r: &AcceptanceReport, escape: fn(&str) -> String) -> String {
         escape(&m.os),
         escape(&m.tool_version),
         utc(r.started_ms),
-        span(r.ended_ms.saturating_sub(r.started_ms)),
+        span(r.took_ms.unwrap_or(r.ended_ms.saturating_sub(r.started_ms))),
         span(r.setup_ms()),
         r.environment_starts
     )

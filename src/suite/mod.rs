@@ -92,6 +92,13 @@ pub struct SuiteState {
     pub scenarios: Vec<ScenarioResult>,
     /// Environment starts so far.
     pub environment_starts: u32,
+    /// Wall time of the sessions before the latest `--resume`, ms.
+    #[serde(default)]
+    pub earlier_ms: u64,
+    /// When the latest session (the first run or a `--resume`) started, Unix ms (0: the
+    /// first run, at `started_ms`).
+    #[serde(default)]
+    pub session_started_ms: u64,
 }
 
 /// What a suite produced.
@@ -126,7 +133,24 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
         )));
     }
     let (dir, mut state) = match &o.resume {
-        Some(dir) => (dir.clone(), resumed(suite, dir)?),
+        Some(dir) => {
+            let mut state = resumed(suite, dir)?;
+            // The earlier session ran from its start to its last scenario's end; the time
+            // until this resume is not the suite's.
+            let session_start = match state.session_started_ms {
+                0 => state.started_ms,
+                t => t,
+            };
+            let last_end = state
+                .scenarios
+                .iter()
+                .filter_map(|s| s.report.as_ref().map(|d| d.ended_ms))
+                .max()
+                .unwrap_or(session_start);
+            state.earlier_ms += last_end.saturating_sub(session_start);
+            state.session_started_ms = now_ms();
+            (dir.clone(), state)
+        }
         None => {
             let started_ms = now_ms();
             let dir = o.reports_dir.join(crate::report::report_dir_name(
@@ -150,6 +174,8 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
                     })
                     .collect(),
                 environment_starts: 0,
+                earlier_ms: 0,
+                session_started_ms: 0,
             };
             (dir, state)
         }
@@ -275,6 +301,8 @@ pub fn run_suite(suite: &Suite, o: &SuiteOptions) -> Result<SuiteOutcome, SuiteE
         machine: accept::Machine::here(o.platform.kind().name()),
         started_ms: state.started_ms,
         ended_ms: now_ms(),
+        took_ms: (state.session_started_ms != 0)
+            .then(|| state.earlier_ms + now_ms().saturating_sub(state.session_started_ms)),
         environment_starts: state.environment_starts,
     };
     write_report(&report, &dir)?;
@@ -298,6 +326,10 @@ struct StopOnExit {
 
 impl Drop for StopOnExit {
     fn drop(&mut self) {
+        // Nothing to stop when no scenario brought one up (a resume with nothing left to run).
+        if matches!(self.platform.running(), Ok(None)) {
+            return;
+        }
         (self.say)("stopping the environment the suite started");
         if let Err(e) = self.platform.down(false) {
             (self.say)(&format!("    could not stop it: {e}"));

@@ -185,9 +185,11 @@ fn the_decision_rejects_on_invalid_accepts_only_on_all_valid() {
     let tolerant = Acceptance {
         tolerate_unknown: vec!["latency_p99".into()],
     };
+    let (d, why) = decide(&[ok("a"), unknown.clone()], &tolerant, false);
+    assert_eq!(d, Decision::Accept);
     assert_eq!(
-        decide(&[ok("a"), unknown.clone()], &tolerant, false).0,
-        Decision::Accept
+        why,
+        ["2 scenario(s) completed; 2 of 3 checks held and 1 unknown one(s) were tolerated by the suite: c latency_p99@4.1.0"]
     );
 
     let lost = done(
@@ -255,6 +257,7 @@ fn the_acceptance_report_leads_with_the_decision_in_every_format() {
         machine: accept::Machine::here("local"),
         started_ms: 0,
         ended_ms: 125_000,
+        took_ms: None,
         environment_starts: 1,
     };
     let md = accept::render_markdown(&report);
@@ -401,6 +404,15 @@ fn resume_runs_only_what_is_left_and_only_filters() {
         .map(|s| s.state.as_str())
         .collect();
     assert_eq!(states, ["done", "done", "done"]);
+    // The time the suite took counts its sessions, not the pause between them.
+    let took = second
+        .report
+        .took_ms
+        .expect("a resumed suite says how long it ran");
+    assert!(
+        took <= second.report.ended_ms - second.report.started_ms,
+        "{took}"
+    );
     let ups_after = mem.calls().iter().filter(|c| c.starts_with("up ")).count();
     assert_eq!(
         ups_after - ups_before,
