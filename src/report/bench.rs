@@ -72,6 +72,14 @@ fn metric(s: &VersionStats, f: fn(&SparkMetrics) -> u64, show: fn(u64) -> String
     s.metrics.as_ref().map(|m| show(f(m))).unwrap_or("–".into())
 }
 
+/// A version's shuffle (read + write) and summed peak execution memory, as the tables show them.
+fn shuffle_and_peak(s: &VersionStats) -> (String, String) {
+    (
+        metric(s, |m| m.shuffle_read_bytes + m.shuffle_write_bytes, bytes),
+        metric(s, |m| m.peak_execution_memory_bytes, bytes),
+    )
+}
+
 fn noise(s: &VersionStats) -> String {
     match (s.cv, s.iterations_needed) {
         (Some(cv), Some(k)) if s.noisy() => format!("{:.0} % (noisy: needs {k})", cv * 100.0),
@@ -194,12 +202,8 @@ fn query_row_html(out: &mut String, q: &QueryStats) {
         change_word(q.change)
     );
     for s in &q.versions {
-        let _ = write!(
-            out,
-            "<td>{}</td><td>{}</td>",
-            metric(s, |m| m.shuffle_read_bytes + m.shuffle_write_bytes, bytes),
-            metric(s, |m| m.peak_execution_memory_bytes, bytes)
-        );
+        let (shuffle, peak) = shuffle_and_peak(s);
+        let _ = write!(out, "<td>{shuffle}</td><td>{peak}</td>");
     }
     let bad: u32 = q.versions.iter().map(|s| s.failed + s.wrong).sum();
     let _ = writeln!(
@@ -456,12 +460,8 @@ pub fn render_markdown(r: &BenchReport) -> String {
             change_word(q.change)
         );
         for s in &q.versions {
-            let _ = write!(
-                out,
-                " {} | {} |",
-                metric(s, |m| m.shuffle_read_bytes + m.shuffle_write_bytes, bytes),
-                metric(s, |m| m.peak_execution_memory_bytes, bytes)
-            );
+            let (shuffle, peak) = shuffle_and_peak(s);
+            let _ = write!(out, " {shuffle} | {peak} |");
         }
         out.push('\n');
     }

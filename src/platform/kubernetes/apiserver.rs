@@ -172,13 +172,7 @@ impl ApiServer {
     /// Builds (first time) and starts etcd and kube-apiserver under `dir` (created; removed
     /// on drop), returning once the API server is ready.
     pub fn start(cache: &Cache, dir: &Path) -> Result<ApiServer, KubeError> {
-        let etcd_bin = gobuild::ensure_wrapped(
-            cache,
-            &gobuild::etcd_wrapper(),
-            "etcd",
-            "go.etcd.io/etcd/server/v3",
-            "",
-        )?;
+        let etcd_bin = gobuild::ensure_etcd(cache)?;
         let w = gobuild::kubernetes_wrapper_cached(cache)?;
         let apiserver_bin = gobuild::ensure_wrapped(
             cache,

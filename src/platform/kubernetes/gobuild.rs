@@ -278,6 +278,17 @@ pub fn kubernetes_wrapper_cached(cache: &Cache) -> Result<Wrapped, KubeError> {
     kubernetes_wrapper(cache)
 }
 
+/// etcd's server (the node image's and the API-level tier's).
+pub fn ensure_etcd(cache: &Cache) -> Result<PathBuf, KubeError> {
+    ensure_wrapped(
+        cache,
+        &etcd_wrapper(),
+        "etcd",
+        "go.etcd.io/etcd/server/v3",
+        "",
+    )
+}
+
 /// kind.
 pub fn ensure_kind(cache: &Cache) -> Result<PathBuf, KubeError> {
     ensure_install(cache, "kind", "sigs.k8s.io/kind", pins::KIND)

@@ -116,13 +116,7 @@ pub fn ensure(cache: &Cache, source: Source) -> Result<String, KubeError> {
             gobuild::ensure_wrapped(cache, &k8s, c, &format!("k8s.io/kubernetes/cmd/{c}"), &ld)?;
         kube.insert(c, p);
     }
-    let etcd = gobuild::ensure_wrapped(
-        cache,
-        &gobuild::etcd_wrapper(),
-        "etcd",
-        "go.etcd.io/etcd/server/v3",
-        "",
-    )?;
+    let etcd = gobuild::ensure_etcd(cache)?;
     let coredns = gobuild::ensure_install(
         cache,
         "coredns",
