@@ -3,7 +3,8 @@
 //! image), started on 127.0.0.1 without nodes. In a namespace labelled like the harness's own
 //! (`pod-security.kubernetes.io/enforce=restricted`): a deliberately privileged pod is refused
 //! by Pod Security admission; spark-base, spark-3.5 and spark-4.1 install side by side with
-//! Helm with no Pod Security warning; every pod they would make (each workload's template, the
+//! Helm with no Pod Security warning; the blast-radius guard passes the harness's namespace
+//! and refuses one it did not create (unless allowed), a missing one and another context; every pod they would make (each workload's template, the
 //! bucket hook's, the executor pod template Spark builds executors from) passes a server-side
 //! dry run there; an upgrade keeps the generated credentials; uninstalling leaves nothing.
 //!
@@ -20,7 +21,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{json, Value};
 use spark_chaos::install::steps::on_path;
 use spark_chaos::paths::Cache;
-use spark_chaos::platform::kubernetes::{apiserver::ApiServer, gobuild};
+use spark_chaos::platform::kubernetes::{apiserver::ApiServer, gobuild, guard};
 
 const NS: &str = "chaos-charts";
 
@@ -137,21 +138,57 @@ fn charts_install_on_a_real_api_server_under_restricted_pod_security() {
         helm: &helm,
     };
 
-    // The namespace as the harness labels its own.
-    ok(
-        "create namespace",
-        api.kubectl().args(["create", "namespace", NS]),
+    // The namespace as the harness makes its own.
+    let out = with_stdin(
+        api.kubectl().args(["create", "-f", "-"]),
+        &guard::namespace_manifest(NS).to_string(),
     );
+    show("create the harness's namespace", &out);
+    assert!(out.status.success());
+
+    // The blast-radius guard, against the API server: the harness's namespace passes; one it
+    // did not create is refused unless allowed explicitly; so is a missing one.
     ok(
-        "label namespace",
-        api.kubectl().args([
-            "label",
-            "namespace",
-            NS,
-            "pod-security.kubernetes.io/enforce=restricted",
-            "pod-security.kubernetes.io/enforce-version=latest",
-            "spark-chaos.io/owned=true",
-        ]),
+        "create a namespace not ours",
+        api.kubectl().args(["create", "namespace", "team-payments"]),
+    );
+    let g = guard::Guard {
+        context: "chaos-test".into(),
+        allowed: vec![],
+    };
+    g.check_live(|| api.kubectl(), NS)
+        .expect("the harness's namespace");
+    let e = g
+        .check_live(|| api.kubectl(), "team-payments")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("namespace `team-payments` was not created by spark-chaos"),
+        "{e}"
+    );
+    let e = g
+        .check_live(|| api.kubectl(), "nowhere")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("namespace `nowhere` does not exist"), "{e}");
+    let allowing = guard::Guard {
+        context: "chaos-test".into(),
+        allowed: vec!["team-payments".into()],
+    };
+    allowing
+        .check_live(|| api.kubectl(), "team-payments")
+        .expect("allowed explicitly");
+    let elsewhere = guard::Guard {
+        context: "kind-prod".into(),
+        allowed: vec![],
+    };
+    let e = elsewhere
+        .check_live(|| api.kubectl(), NS)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the current kube context is `chaos-test`, not `kind-prod`"),
+        "{e}"
     );
     // No controller-manager here to make the default ServiceAccount.
     ok(

@@ -10,6 +10,8 @@
 //! - [`nodeimage`]: the kind node image (Kubernetes built from source, the control-plane
 //!   images, pause, CNI, local storage), when the official one cannot be pulled.
 //! - [`cluster`]: `cluster up / down / status`.
+//! - [`guard`]: the blast-radius guard (faults only in namespaces the harness made, in its
+//!   context, or ones allowed explicitly) and the namespace it makes.
 //! - [`apiserver`]: etcd + kube-apiserver on 127.0.0.1 without nodes (the API-level test tier).
 //!
 //! Everything is cached under the cache directory; an image's tag carries the hash of its
@@ -18,6 +20,7 @@ pub mod apiserver;
 pub mod cluster;
 pub mod docker;
 pub mod gobuild;
+pub mod guard;
 pub mod images;
 pub mod nodeimage;
 pub mod pins;
