@@ -47,6 +47,12 @@ cluster-up:
 cluster-down:
     cargo run --release -- cluster down
 
+# The Helm charts: lint and render them with the real Helm, then install them on a real
+# kube-apiserver under restricted Pod Security (Helm, etcd and kube-apiserver are built into the
+# cache the first time).
+charts:
+    cargo test --release --test charts --test charts_api
+
 # Install `chaos` into ~/.cargo/bin with completions for bash and its man page.
 install:
     cargo install --path .
