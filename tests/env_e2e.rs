@@ -2,7 +2,8 @@
 //! 2 cores, 24 GiB, Java 17): `chaos env up` brings PostgreSQL, MinIO, a Hive Metastore per
 //! version, and per version a standalone master, two workers, a Spark Connect server and a
 //! History Server up; SQL runs on both versions through the Rust Spark Connect client; data
-//! lands in MinIO under each version's prefix; each table exists only in its own version's
+//! lands in MinIO under each version's prefix; `chaos agent s3-prepare` (the chart's bucket
+//! hook) makes a bucket with its prefixes there, idempotently; each table exists only in its own version's
 //! metastore; a killed Connect server is restarted by the supervisor; each History Server
 //! lists its own version's application; TPC-DS sf0.1 is generated, registered in both
 //! metastores and the quick query set runs on both versions with every answer judged by
@@ -113,6 +114,57 @@ fn env_up_sql_restart_history_tpcds_load_and_down_leaves_nothing() {
             "no parquet for {line}: {mine:?}"
         );
     }
+    // `chaos agent s3-prepare` (the spark-base chart's bucket hook) against this real MinIO:
+    // a new bucket with each prefix's directory marker; a second run changes nothing; without
+    // credentials it refuses, naming the variable.
+    let agent = |with_keys: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_chaos"));
+        c.args(["agent", "s3-prepare", "--endpoint", &plan.s3_endpoint()])
+            .args([
+                "--bucket",
+                "agent-e2e",
+                "--prefix",
+                "3.5/events",
+                "--prefix",
+                "4.1/warehouse/",
+            ])
+            .args(["--wait", "30s"])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY");
+        if with_keys {
+            c.env("AWS_ACCESS_KEY_ID", &secrets.s3_access_key)
+                .env("AWS_SECRET_ACCESS_KEY", &secrets.s3_secret_key);
+        }
+        c.output().expect("run chaos agent")
+    };
+    for _ in 0..2 {
+        let out = agent(true);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .contains("bucket agent-e2e ready with 3.5/events, 4.1/warehouse/"));
+    }
+    let made = spark_chaos::probe::s3::S3::new(
+        &plan.s3_endpoint(),
+        "agent-e2e",
+        &secrets.s3_access_key,
+        &secrets.s3_secret_key,
+    )
+    .unwrap();
+    let keys: Vec<String> = rt
+        .block_on(made.list(""))
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(keys, ["3.5/events/", "4.1/warehouse/"]);
+    let out = agent(false);
+    assert_eq!(out.status.code(), Some(i32::from(spark_chaos::exit::USAGE)));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID is not set"));
+
     // Each table exists in its own version's metastore and not in the other's.
     for line in SparkLine::ALL {
         let port = plan.ports.get(&format!("metastore-{}", line.slug()));

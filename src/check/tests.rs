@@ -529,6 +529,27 @@ fn planted_never_recovered_is_invalid() {
 }
 
 #[test]
+fn an_interrupt_right_after_its_heal_leaves_recovery_unknown_not_never_recovered() {
+    // S3 down from 200 s; Ctrl-C at 262 s heals it at 262 s and stops the workload, so no
+    // operation starts after the heal. Judged to the planned end (600 s), that read as
+    // "never recovered"; judged to the interrupt, as the run now does, it is unknown.
+    let planned = std::time::Duration::from_secs(600);
+    let interrupted_at = at(262.5);
+    let (_, end) = crate::run::workload_span(T0, planned, Some(interrupted_at));
+    assert_eq!(end, interrupted_at);
+    assert_eq!(crate::run::workload_span(T0, planned, None).1, at(600.0));
+    let mut run = Run::new(&[V35], (end - T0) as f64 / 1000.0)
+        .ops(timeline(V35, 262, failing(200, 263)))
+        .fault(fault("f1", &[V35], 200.0, Some(262.0)));
+    run.interrupted = true;
+    let x = result(&run.check(&only_recovery()), "recovery_within", V35).clone();
+    assert_eq!(x.verdict, Verdict::Unknown, "{}", x.reason);
+    run.end_s = 600.0;
+    let x = result(&run.check(&only_recovery()), "recovery_within", V35).clone();
+    assert_eq!(x.verdict, Verdict::Invalid, "the old span: {}", x.reason);
+}
+
+#[test]
 fn no_ok_after_a_heal_near_the_end_is_unknown() {
     let run = Run::new(&[V35], 600.0)
         .ops(timeline(V35, 600, failing(500, 600)))

@@ -716,6 +716,49 @@ mod tests {
         ]
     }
 
+    /// A stand-in for `mvn` that fails until it has been run `fail_first` times.
+    fn flaky(dir: &Path, fail_first: u32) -> impl Fn() -> Command {
+        let count = dir.join("runs");
+        move || {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!(
+                    "echo run >> {0}; n=$(wc -l < {0}); \
+                     if [ \"$n\" -le {fail_first} ]; then echo '[ERROR] Could not transfer artifact'; exit 1; fi; \
+                     echo '[INFO] BUILD SUCCESS'",
+                    count.display()
+                ));
+            c
+        }
+    }
+
+    fn runs(dir: &Path) -> usize {
+        fs::read_to_string(dir.join("runs")).map_or(0, |t| t.lines().count())
+    }
+
+    #[test]
+    fn a_failed_maven_run_is_tried_again_up_to_three_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("mvn.log");
+        let mut said = Vec::new();
+        run_maven_retrying(flaky(dir.path(), 2), "x", &log, &mut |l| {
+            said.push(l.to_string())
+        })
+        .expect("the third attempt succeeds");
+        assert_eq!(runs(dir.path()), 3);
+        assert!(
+            said.iter().any(|l| l.contains("attempt 2 of 3")),
+            "{said:?}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("mvn.log");
+        let e = run_maven_retrying(flaky(dir.path(), 9), "x", &log, &mut |_| {}).unwrap_err();
+        assert_eq!(runs(dir.path()), MAVEN_ATTEMPTS as usize);
+        assert!(matches!(e, MavenError::Maven { .. }), "{e}");
+        assert!(e.to_string().contains("Could not transfer artifact"), "{e}");
+    }
+
     #[test]
     fn coordinates_and_file_names_follow_maven() {
         let [jar, tar] = <[Artifact; 2]>::try_from(sample()).unwrap();

@@ -576,11 +576,11 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
         t_end,
     );
     let report = report.map_err(|e| RunError::Env(format!("load: {e}")))?;
-    // An interrupted workload ended when the interrupt came: what follows was never observed
-    // (recovery after a heal then is unknown, not "never recovered").
-    let planned_end = t0_ms + w.duration.get().as_millis() as u64;
-    let end = driven_interrupted_ms.map_or(planned_end, |i| i.min(planned_end));
-    parts.workload_span = Some((t0_ms, end));
+    parts.workload_span = Some(workload_span(
+        t0_ms,
+        w.duration.get(),
+        driven_interrupted_ms,
+    ));
     parts.history = read_history(&history_path)?;
     parts.writes = report
         .writes
@@ -599,6 +599,21 @@ fn run_workload(ctx: &Ctx, phases: &mut Phases, parts: &mut Parts) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// The span the checks judge, Unix ms: from the workload's start to its planned end, or to the
+/// interrupt when one came first — what follows it was never observed (a recovery after the
+/// interrupt's heal is then unknown, not "never recovered"). Pure.
+pub(crate) fn workload_span(
+    t0_ms: u64,
+    planned: std::time::Duration,
+    interrupted_ms: Option<u64>,
+) -> (u64, u64) {
+    let planned_end = t0_ms + planned.as_millis() as u64;
+    (
+        t0_ms,
+        interrupted_ms.map_or(planned_end, |i| i.min(planned_end)),
+    )
 }
 
 fn read_history(path: &Path) -> Result<Vec<Op>, RunError> {

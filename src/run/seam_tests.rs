@@ -107,15 +107,19 @@ fn occurrence(kind: &str, target: Option<&str>, at_ms: u64, heal_ms: Option<u64>
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn the_harness_injects_and_heals_on_schedule_through_the_fault_driver() {
     let dir = tempfile::tempdir().unwrap();
     let mem = Arc::new(MemoryPlatform::new(dir.path()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let harness = Harness {
         platform: Some(mem.clone()),
         occurrences: vec![
@@ -173,11 +177,7 @@ fn interrupt_flag() -> bool {
 fn an_interrupt_heals_at_once_while_the_workload_still_runs() {
     let dir = tempfile::tempdir().unwrap();
     let mem = Arc::new(MemoryPlatform::new(dir.path()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let harness = Harness {
         platform: Some(mem.clone()),
         occurrences: vec![occurrence("s3-outage", Some("s3"), 0, Some(60_000))],

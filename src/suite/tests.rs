@@ -424,6 +424,20 @@ fn resume_runs_only_what_is_left_and_only_filters() {
         .count();
     assert_eq!(scenario_dirs, 3);
 
+    // Resuming a finished suite runs nothing, starts nothing and so stops nothing.
+    let calls_before = mem.calls().len();
+    let mut o = options(mem.clone(), dir.path());
+    o.resume = Some(first.dir.clone());
+    let third = run_suite(&suite, &o).unwrap();
+    assert_eq!(third.report.scenarios.len(), 3);
+    let new_calls: Vec<String> = mem.calls()[calls_before..].to_vec();
+    assert!(
+        !new_calls
+            .iter()
+            .any(|c| c.starts_with("up ") || c.starts_with("down ")),
+        "{new_calls:?}"
+    );
+
     let mut o = options(mem, dir.path());
     o.only = vec!["nope".into()];
     let e = run_suite(&suite, &o).err().expect("unknown --only");

@@ -1,6 +1,7 @@
 //! The blast-radius guard of the Kubernetes platform: faults act only in namespaces the harness
 //! created (it labels them [`OWNED_LABEL`]`=true`), in the kube context it was given, unless the
-//! scenario or the command line names a namespace explicitly. Everything else is refused with
+//! caller allows a namespace explicitly ([`Guard::allowed`]; the scenario field and the
+//! command-line flag that fill it come with the platform driver). Everything else is refused with
 //! an error that says which namespace, which context and how to allow it.
 //!
 //! [`namespace_manifest`] is the namespace the harness creates: owned, and under the
@@ -25,8 +26,7 @@ pub enum Refusal {
     /// The namespace does not carry the harness's label and was not allowed explicitly.
     #[error(
         "namespace `{namespace}` was not created by spark-chaos (no label {OWNED_LABEL}=true) in context `{context}`: \
-         refusing to inject faults there; allow it explicitly with `allow_namespaces = [\"{namespace}\"]` \
-         in the scenario or `--allow-namespace {namespace}`"
+         refusing to inject faults there unless it is allowed explicitly"
     )]
     NotOurs {
         /// The namespace.
@@ -195,7 +195,7 @@ mod tests {
             text.contains("namespace `payments` was not created by spark-chaos"),
             "{text}"
         );
-        assert!(text.contains("--allow-namespace payments"), "{text}");
+        assert!(text.contains("unless it is allowed explicitly"), "{text}");
         // A label set to anything but "true" is not ours.
         let fake: BTreeMap<String, String> = [(OWNED_LABEL.to_string(), "yes".to_string())].into();
         assert!(g.check("kind-chaos", "x", Some(&fake)).is_err());
