@@ -20,7 +20,7 @@ pub enum ClusterCommand {
     /// Build (or find cached) the images without creating a cluster: the node image and the
     /// component images (what `up` does first).
     Build {
-        /// Spark versions whose images are built (default: 4.1.0).
+        /// Spark versions whose images are built (default: both).
         #[arg(long = "spark", value_name = "VERSION")]
         spark: Vec<SparkLine>,
         /// Only the component images (Spark, chaos), not the kind node image.
@@ -54,7 +54,7 @@ pub struct ClusterUpArgs {
     /// `ci` (1 + 1).
     #[arg(long, default_value = "local")]
     pub config: String,
-    /// Spark versions whose images are built and loaded (default: 4.1.0).
+    /// Spark versions whose images are built and loaded (default: both).
     #[arg(long = "spark", value_name = "VERSION")]
     pub spark: Vec<SparkLine>,
     /// How long to wait for every node to be Ready.
@@ -69,10 +69,11 @@ fn fail(e: KubeError) -> Failure {
     }
 }
 
-/// The Spark versions asked for, sorted, without repeats; 4.1.0 when none.
+/// The Spark versions asked for, sorted, without repeats; both when none (the platform runs
+/// both side by side).
 fn spark_or_default(v: &[SparkLine]) -> Vec<SparkLine> {
     let mut v = if v.is_empty() {
-        vec![SparkLine::V4_1]
+        SparkLine::ALL.to_vec()
     } else {
         v.to_vec()
     };

@@ -324,12 +324,9 @@ pub fn open(
 ) -> Result<PlatformRef, PlatformError> {
     match kind {
         PlatformKind::Local => Ok(Arc::new(local::LocalPlatform::new(home, cache))),
-        PlatformKind::Kubernetes => Err(PlatformError::Unsupported {
-            platform: "kubernetes",
-            what:
-                "run here yet: the Kubernetes platform is not implemented (use the local platform)"
-                    .into(),
-        }),
+        PlatformKind::Kubernetes => Ok(Arc::new(kubernetes::platform::KubePlatform::new(
+            home, cache,
+        ))),
     }
 }
 

@@ -137,9 +137,10 @@ metadata:
   labels:
     {{- include "spark-common.labels" $c | nindent 4 }}
 spec:
+  type: {{ .Values.service.type }}
   selector:
     {{- include "spark-common.selectorLabels" $c | nindent 4 }}
   ports:
-    - {name: grpc, port: {{ .Values.connect.port }}, targetPort: grpc}
+    - {name: grpc, port: {{ .Values.connect.port }}, targetPort: grpc{{ include "spark-common.nodePort" (dict "root" $ "port" .Values.connect.nodePort) }}}
     - {name: ui, port: {{ .Values.connect.uiPort }}, targetPort: ui}
 {{- end -}}

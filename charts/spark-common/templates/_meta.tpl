@@ -103,3 +103,14 @@ if the Secret exists, else a new random one. Args: dict "root" $ "secret" "<name
 {{- randAlphaNum 32 | b64enc -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A fixed node port for a Service port when one is set and the Services are NodePorts (the
+harness reaches a kind cluster through node ports published on 127.0.0.1). Args: dict "root" $
+"port" <number or nil>
+*/}}
+{{- define "spark-common.nodePort" -}}
+{{- if and .port (eq .root.Values.service.type "NodePort") -}}
+, nodePort: {{ .port }}
+{{- end -}}
+{{- end -}}

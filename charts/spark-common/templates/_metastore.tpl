@@ -120,10 +120,11 @@ metadata:
   labels:
     {{- include "spark-common.labels" $c | nindent 4 }}
 spec:
+  type: {{ .Values.service.type }}
   selector:
     {{- include "spark-common.selectorLabels" $c | nindent 4 }}
   ports:
-    - {name: thrift, port: {{ .Values.metastore.port }}, targetPort: thrift}
+    - {name: thrift, port: {{ .Values.metastore.port }}, targetPort: thrift{{ include "spark-common.nodePort" (dict "root" $ "port" .Values.metastore.nodePort) }}}
 {{- end }}
 {{- end -}}
 
@@ -204,9 +205,10 @@ metadata:
   labels:
     {{- include "spark-common.labels" $c | nindent 4 }}
 spec:
+  type: {{ .Values.service.type }}
   selector:
     {{- include "spark-common.selectorLabels" $c | nindent 4 }}
   ports:
-    - {name: http, port: {{ .Values.history.port }}, targetPort: http}
+    - {name: http, port: {{ .Values.history.port }}, targetPort: http{{ include "spark-common.nodePort" (dict "root" $ "port" .Values.history.nodePort) }}}
 {{- end }}
 {{- end -}}

@@ -13,17 +13,27 @@
 //! - [`guard`]: the blast-radius guard (faults only in namespaces the harness made, in its
 //!   context, or ones allowed explicitly) and the namespace it makes.
 //! - [`apiserver`]: etcd + kube-apiserver on 127.0.0.1 without nodes (the API-level test tier).
+//! - [`platform`]: the [`Platform`](crate::platform::Platform): the charts ([`charts`], embedded)
+//!   installed with helm into the harness's namespace, pods read from the API ([`pods`]), the
+//!   state in the home ([`state`]), kubectl and helm bound to one cluster ([`kube`]).
+//! - [`faults`]: the fault driver (pod deletes, scale-downs, NetworkPolicies, conntrack).
 //!
 //! Everything is cached under the cache directory; an image's tag carries the hash of its
 //! recipe, so a tag that exists is a finished build (Docker tags only after success).
 pub mod apiserver;
+pub mod charts;
 pub mod cluster;
 pub mod docker;
+pub mod faults;
 pub mod gobuild;
 pub mod guard;
 pub mod images;
+pub mod kube;
 pub mod nodeimage;
 pub mod pins;
+pub mod platform;
+pub mod pods;
+pub mod state;
 
 use crate::install::InstallError;
 
