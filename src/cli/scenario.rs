@@ -48,7 +48,7 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
 /// Runs a scenario given as text (`a.file` names it in errors and the report): `chaos run`
 /// and `chaos bench`.
 pub fn run_text(home: &EnvHome, cache: &Cache, text: &str, a: &RunArgs) -> Result<(), Failure> {
-    let scenario = crate::scenario::parse(text, &a.file.display().to_string())
+    let scenario = crate::scenario::parse_on(text, &a.file.display().to_string(), a.platform)
         .map_err(|e| Failure::input(anyhow::anyhow!("the scenario is invalid:\n{e}")))?;
     eprintln!("scenario {}: {}", scenario.name, scenario.description);
     let kind = a.platform.unwrap_or(scenario.platform);

@@ -89,8 +89,25 @@ pub(crate) fn read_checked<'a, T: serde::de::DeserializeOwned>(
 
 /// Parses and validates a scenario. `file_label` names the file in errors.
 pub fn parse(text: &str, file_label: &str) -> Result<Scenario, ScenarioErrors> {
+    parse_on(text, file_label, None)
+}
+
+/// Parses and validates a scenario for the platform it will run on (`platform`, else the
+/// file's own `platform`): what that platform cannot do is an error at its field.
+pub fn parse_on(
+    text: &str,
+    file_label: &str,
+    platform: Option<Platform>,
+) -> Result<Scenario, ScenarioErrors> {
     let (scenario, doc, mut sink) = read_checked::<Scenario>(text, file_label, schema_value())?;
     rules::check(&scenario, &doc, &mut sink);
+    rules::check_platform(
+        &scenario,
+        platform.unwrap_or(scenario.platform),
+        platform.is_some(),
+        &doc,
+        &mut sink,
+    );
     if sink.errors.is_empty() {
         Ok(scenario)
     } else {

@@ -27,6 +27,58 @@ pub(crate) fn check(sc: &Scenario, doc: &Doc, sink: &mut Sink<'_>) {
     r.report();
 }
 
+/// What the platform the scenario will run on cannot do, placed at the field that asks for it
+/// (`from_flag`: the platform was chosen on the command line, not in the file).
+pub(crate) fn check_platform(
+    sc: &Scenario,
+    platform: super::model::Platform,
+    from_flag: bool,
+    doc: &Doc,
+    sink: &mut Sink<'_>,
+) {
+    use super::model::Platform;
+    if platform != Platform::Kubernetes {
+        return;
+    }
+    let mut r = Rules { sc, doc, sink };
+    let on = if from_flag {
+        "on kubernetes (--platform kubernetes)"
+    } else {
+        "on kubernetes (platform = \"kubernetes\")"
+    };
+    match sc.kind {
+        Kind::Upgrade | Kind::Compat => r.value(
+            &path("kind"),
+            format!(
+                "`{}` scenarios cannot run {on} yet: {}; run it on the local platform",
+                sc.kind.as_str(),
+                if sc.kind == Kind::Upgrade {
+                    "the blue/green cut-over Service is not deployed"
+                } else {
+                    "the compatibility suite runs Spark applications on this machine"
+                }
+            ),
+        ),
+        Kind::Chaos | Kind::Bench => {}
+    }
+    for (i, f) in sc.faults.iter().enumerate() {
+        let params = f.params_as_strings();
+        let Ok(spec) = crate::fault::catalog::parse(&f.kind, f.target.as_deref(), &params) else {
+            continue;
+        };
+        if let Err(why) = crate::platform::kubernetes::faults::supported(&spec) {
+            let fp = Path::root().key("fault").index(i);
+            use crate::fault::catalog::{Effect, ProcessAction};
+            let field = match spec.effect {
+                Effect::Process(ProcessAction::Pause) | Effect::Link { .. } => "kind",
+                Effect::Process(_) if f.target.is_some() => "target",
+                _ => "kind",
+            };
+            r.value(&fp.key(field), format!("cannot run {on}: {why}"));
+        }
+    }
+}
+
 struct Rules<'s, 'd, 'k, 'f> {
     sc: &'s Scenario,
     doc: &'d Doc,

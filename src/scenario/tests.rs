@@ -616,3 +616,55 @@ fn the_schema_is_json_and_documents_every_field() {
     // TOML has no null.
     assert!(!text.contains("\"null\""));
 }
+
+#[test]
+fn what_kubernetes_cannot_do_is_placed_at_its_field() {
+    let text = format!(
+        "platform = \"kubernetes\"\n{MINIMAL}\n[[fault]]\nkind = \"pause\"\ntarget = \"connect@4.1.0\"\nat = \"30s\"\nduration = \"10s\"\n\n[[fault]]\nkind = \"kill\"\ntarget = \"worker@3.5.7\"\nat = \"60s\"\n"
+    );
+    let e = errors(&text);
+    assert!(
+        e.contains("x.toml:10:8: fault[0].kind: cannot run on kubernetes (platform = \"kubernetes\"): `pause` cannot be done on kubernetes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("x.toml:17:10: fault[1].target: cannot run on kubernetes (platform = \"kubernetes\"): there is no `worker` on kubernetes"),
+        "{e}"
+    );
+    // The same file is valid locally, and refused when the command line picks kubernetes.
+    let local = text.replacen("platform = \"kubernetes\"\n", "", 1);
+    assert!(parse(&local, "x.toml").is_ok());
+    let e = crate::scenario::parse_on(&local, "x.toml", Some(Platform::Kubernetes))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(--platform kubernetes)"), "{e}");
+    // Every shipped scenario's kind is known to the rule; an upgrade is refused at `kind`.
+    let up = std::fs::read_to_string(scenarios_dir().join("upgrade-3.5-to-4.1.toml"))
+        .unwrap_or_default();
+    if !up.is_empty() {
+        let e = crate::scenario::parse_on(&up, "u.toml", Some(Platform::Kubernetes))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("kind: `upgrade` scenarios cannot run on kubernetes"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_fault_scenarios_validate_for_kubernetes() {
+    for f in [
+        "ci-smoke",
+        "executor-kill",
+        "network-partition",
+        "s3-outage",
+        "metastore-outage",
+        "driver-kill",
+    ] {
+        let text = std::fs::read_to_string(scenarios_dir().join(format!("{f}.toml"))).unwrap();
+        if let Err(e) = crate::scenario::parse_on(&text, f, Some(Platform::Kubernetes)) {
+            panic!("{f}: {e}");
+        }
+    }
+}
