@@ -7,6 +7,11 @@
 //! and refuses one it did not create (unless allowed), a missing one and another context; every pod they would make (each workload's template, the
 //! bucket hook's, the executor pod template Spark builds executors from) passes a server-side
 //! dry run there; an upgrade keeps the generated credentials; uninstalling leaves nothing.
+//! Every fault's API objects, through the platform's fault driver and the real fault ledger:
+//! pod deletes, the metastore held down as a scale to 0 (old count in an annotation), an S3
+//! outage and a partition as NetworkPolicies the server accepts; a SIGKILLed harness's faults
+//! undone by the next command, objects whose ledger was deleted found by the sweep, and the
+//! guard refusing to act in a namespace the harness did not create.
 //!
 //! What this does not show: pods running (no nodes here; tests/cluster_e2e.rs is the kind tier).
 //!
@@ -19,9 +24,15 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
+use spark_chaos::fault::catalog;
+use spark_chaos::fault::inject;
+use spark_chaos::fault::ledger::Owner;
 use spark_chaos::install::steps::on_path;
 use spark_chaos::paths::Cache;
-use spark_chaos::platform::kubernetes::{apiserver::ApiServer, gobuild, guard};
+use spark_chaos::paths::EnvHome;
+use spark_chaos::platform::kubernetes::faults::{FAULT_LABEL, SCALED_FROM};
+use spark_chaos::platform::kubernetes::{apiserver::ApiServer, gobuild, guard, kube, state};
+use spark_chaos::platform::{self, EnvSettings, PlatformKind};
 
 const NS: &str = "chaos-charts";
 
@@ -326,6 +337,8 @@ fn charts_install_on_a_real_api_server_under_restricted_pod_security() {
     );
     assert_eq!(before.as_object().unwrap().len(), 3);
 
+    faults_through_the_api(&env, &api, &helm, &cache, tmp.path());
+
     // Uninstalling leaves nothing of ours.
     for release in ["spark-41", "spark-35", "spark-base"] {
         ok(
@@ -340,4 +353,234 @@ fn charts_install_on_a_real_api_server_under_restricted_pod_security() {
         "app.kubernetes.io/part-of=spark-chaos",
     ]);
     assert_eq!(left["items"].as_array().map(Vec::len), Some(0), "{left}");
+}
+
+/// A pod as a controller would make it for a component (restricted, never scheduled here).
+fn bare_pod(name: &str, instance: &str, component: &str, exec_id: Option<u32>) -> Value {
+    let mut labels = json!({
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+    });
+    if let Some(i) = exec_id {
+        labels["spark-exec-id"] = json!(i.to_string());
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "automountServiceAccountToken": false,
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 185,
+                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "c", "image": "chaos.local/spark:4.1.0",
+                "securityContext": {"allowPrivilegeEscalation": false,
+                    "capabilities": {"drop": ["ALL"]}}}]
+        }
+    })
+}
+
+fn spec(kind: &str, target: Option<&str>, params: &[(&str, &str)]) -> catalog::FaultSpec {
+    catalog::parse(kind, target, &inject::params(params)).expect("a valid fault")
+}
+
+/// An owner that is gone: a harness SIGKILLed mid-fault.
+fn dead_owner() -> Owner {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    Owner {
+        pid,
+        start_ticks: 1,
+        command: "chaos run (killed)".into(),
+    }
+}
+
+/// Every fault's API objects on the real API server, through the platform's driver and the
+/// fault ledger: pod deletes, the metastore held down as a scale to 0 with the old count in an
+/// annotation, NetworkPolicies (validated by the server) for an S3 outage and a partition; a
+/// SIGKILLed harness's faults undone by the next command (`recover`), objects whose ledger is
+/// gone found by the sweep; and the guard refusing a namespace the harness did not create.
+fn faults_through_the_api(env: &Env<'_>, api: &ApiServer, helm: &Path, cache: &Cache, tmp: &Path) {
+    let home = EnvHome::at(tmp.join("home"));
+    let mut st = state::KubeState {
+        kube: kube::Kube {
+            kubectl: api.kubectl.clone(),
+            helm: helm.to_path_buf(),
+            kubeconfig: api.kubeconfig.clone(),
+            context: "chaos-test".into(),
+            namespace: NS.into(),
+        },
+        kind_cluster: None,
+        settings: EnvSettings::default(),
+        images: Default::default(),
+        allowed_namespaces: vec![],
+    };
+    st.write(&home).unwrap();
+    let p = platform::open(PlatformKind::Kubernetes, &home, cache).unwrap();
+    // Pods as the Deployments and Spark would make them (no controllers run here).
+    for (name, inst, comp, id) in [
+        ("spark-41-connect-a", "spark-41", "connect", None),
+        ("spark-41-connect-a-exec-1", "spark-41", "executor", Some(1)),
+        ("spark-41-connect-a-exec-2", "spark-41", "executor", Some(2)),
+        ("spark-41-metastore-a", "spark-41", "metastore", None),
+        ("spark-base-minio-a", "spark-base", "minio", None),
+    ] {
+        let out = with_stdin(
+            &mut env.kubectl(&["create", "-f", "-"]),
+            &bare_pod(name, inst, comp, id).to_string(),
+        );
+        show(&format!("create pod {name}"), &out);
+        assert!(out.status.success());
+    }
+    let ids: Vec<String> = p.status().unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "s3",
+            "connect-41-0",
+            "metastore-41",
+            "executor-41-1",
+            "executor-41-2"
+        ]
+    );
+
+    // A kill of executor #1 (the second by Spark's id) deletes that pod and heals at once.
+    let r = inject::inject(
+        &*p,
+        &spec("pod-kill", Some("executor@4.1.0#1"), &[]),
+        None,
+        None,
+    )
+    .expect("kill an executor");
+    assert!(r.healed_ms.is_some(), "{r:?}");
+    assert!(
+        r.detail.contains("spark-41-connect-a-exec-2"),
+        "{}",
+        r.detail
+    );
+    let left: Vec<String> = p.status().unwrap().into_iter().map(|c| c.id).collect();
+    assert!(!left.contains(&"executor-41-2".to_string()), "{left:?}");
+    assert!(left.contains(&"executor-41-1".to_string()), "{left:?}");
+
+    // The metastore held down: scaled to 0, its count noted; an S3 outage and a partition as
+    // NetworkPolicies the API server accepts. Then the harness is "SIGKILLed".
+    let gone = Some(dead_owner());
+    let ms = inject::inject(
+        &*p,
+        &spec("metastore-outage", Some("metastore@4.1.0"), &[]),
+        gone.clone(),
+        None,
+    )
+    .expect("hold the metastore down");
+    assert!(
+        ms.detail.contains("scale spark-41-metastore 1 → 0"),
+        "{}",
+        ms.detail
+    );
+    let d = env.json(&["get", "deployment", "spark-41-metastore"]);
+    assert_eq!(d["spec"]["replicas"], 0);
+    assert_eq!(d["metadata"]["annotations"][SCALED_FROM], "1");
+    let s3 =
+        inject::inject(&*p, &spec("s3-outage", None, &[]), gone.clone(), None).expect("cut S3");
+    let part = inject::inject(
+        &*p,
+        &spec("network-partition", Some("spark@4.1.0"), &[]),
+        gone,
+        None,
+    )
+    .expect("partition 4.1");
+    let policies = env.json(&["get", "networkpolicy", "-l", FAULT_LABEL]);
+    let mut names: Vec<String> = policies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, {
+        let mut want = vec![
+            format!("chaos-{}-41-connect", part.id),
+            format!("chaos-{}-41-executor", part.id),
+            format!("chaos-{}-cut", s3.id),
+        ];
+        want.sort();
+        want
+    });
+    let cut = policies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == format!("chaos-{}-cut", s3.id))
+        .unwrap();
+    assert_eq!(
+        cut["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        "minio"
+    );
+
+    // The next command heals what the dead harness left: scale restored, policies gone.
+    let (healed, failed) = inject::recover(&*p);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(healed.len(), 3, "{healed:?}");
+    let d = env.json(&["get", "deployment", "spark-41-metastore"]);
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert!(d["metadata"]["annotations"][SCALED_FROM].is_null(), "{d}");
+    assert_eq!(
+        env.json(&["get", "networkpolicy", "-l", FAULT_LABEL])["items"],
+        json!([])
+    );
+
+    // A fault whose ledger was deleted: the sweep still finds its objects by label/annotation.
+    inject::inject(&*p, &spec("s3-outage", Some("s3@4.1.0"), &[]), None, None).unwrap();
+    inject::inject(&*p, &spec("stop", Some("history@4.1.0"), &[]), None, None).unwrap();
+    std::fs::remove_file(spark_chaos::fault::ledger::Ledger::at(home.root()).path()).unwrap();
+    let (_, failed) = inject::recover(&*p);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(
+        env.json(&["get", "networkpolicy", "-l", FAULT_LABEL])["items"],
+        json!([])
+    );
+    assert_eq!(
+        env.json(&["get", "deployment", "spark-41-history"])["spec"]["replicas"],
+        1
+    );
+
+    // The guard: the same environment state pointed at a namespace the harness did not make.
+    st.kube.namespace = "team-payments".into();
+    st.write(&home).unwrap();
+    let e = inject::inject(&*p, &spec("s3-outage", None, &[]), None, None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("namespace `team-payments` was not created by spark-chaos"),
+        "{e}"
+    );
+    assert_eq!(
+        ok(
+            "policies in team-payments",
+            api.kubectl()
+                .args(["get", "networkpolicy", "-n", "team-payments", "-o", "name"])
+        )
+        .0
+        .trim(),
+        ""
+    );
+    st.kube.namespace = NS.into();
+    st.write(&home).unwrap();
+    for name in [
+        "spark-41-connect-a",
+        "spark-41-connect-a-exec-1",
+        "spark-41-metastore-a",
+        "spark-base-minio-a",
+    ] {
+        ok(
+            "delete a bare pod",
+            &mut env.kubectl(&[
+                "delete",
+                "pod",
+                name,
+                "--grace-period=0",
+                "--force",
+                "--ignore-not-found",
+            ]),
+        );
+    }
 }
