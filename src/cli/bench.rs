@@ -202,6 +202,8 @@ pub fn run(home: &EnvHome, cache: &Cache, a: &BenchArgs) -> Result<(), Failure> 
         reports: a.reports.clone(),
         base_port: a.base_port,
         platform: a.platform,
+        namespace: None,
+        allow_namespace: vec![],
     };
     run_text(home, cache, &text, &run)
 }

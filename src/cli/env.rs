@@ -58,6 +58,8 @@ pub(super) fn env_up(p: &dyn Platform, a: &UpArgs) -> Result<(), Failure> {
         },
         spark_overrides: parse_conf(&a.conf)?,
         keep_failed: a.keep_failed,
+        namespace: a.namespace.clone(),
+        allowed_namespaces: a.allow_namespace.clone(),
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(

@@ -226,6 +226,14 @@ pub struct UpArgs {
     /// Leave a failed start-up running for inspection.
     #[arg(long)]
     pub keep_failed: bool,
+    /// Kubernetes: the namespace to install into [default: spark-chaos, created and labelled
+    /// by the harness].
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Kubernetes: let faults act in this namespace although the harness did not create it
+    /// (repeatable; the blast-radius guard refuses every other).
+    #[arg(long = "allow-namespace", value_name = "NAME")]
+    pub allow_namespace: Vec<String>,
 }
 
 /// Options of `datagen`.

@@ -28,6 +28,14 @@ pub struct RunArgs {
     /// Where to run it [default: the scenario's `platform`, else local].
     #[arg(long, value_enum)]
     pub platform: Option<crate::platform::PlatformKind>,
+    /// Kubernetes: the namespace to install into [default: the scenario's `env.namespace`,
+    /// else spark-chaos].
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Kubernetes: let faults act in this namespace although the harness did not create it
+    /// (repeatable; added to the scenario's `env.allow_namespaces`).
+    #[arg(long = "allow-namespace", value_name = "NAME")]
+    pub allow_namespace: Vec<String>,
 }
 
 fn say(line: &str) {
@@ -48,8 +56,16 @@ pub fn run_cmd(home: &EnvHome, cache: &Cache, a: &RunArgs) -> Result<(), Failure
 /// Runs a scenario given as text (`a.file` names it in errors and the report): `chaos run`
 /// and `chaos bench`.
 pub fn run_text(home: &EnvHome, cache: &Cache, text: &str, a: &RunArgs) -> Result<(), Failure> {
-    let scenario = crate::scenario::parse_on(text, &a.file.display().to_string(), a.platform)
-        .map_err(|e| Failure::input(anyhow::anyhow!("the scenario is invalid:\n{e}")))?;
+    let mut scenario =
+        crate::scenario::parse_on(text, &a.file.display().to_string(), a.platform)
+            .map_err(|e| Failure::input(anyhow::anyhow!("the scenario is invalid:\n{e}")))?;
+    if let Some(ns) = &a.namespace {
+        scenario.env.namespace = Some(ns.clone());
+    }
+    scenario
+        .env
+        .allow_namespaces
+        .extend(a.allow_namespace.iter().cloned());
     eprintln!("scenario {}: {}", scenario.name, scenario.description);
     let kind = a.platform.unwrap_or(scenario.platform);
     let platform = crate::platform::open(kind, home, cache).map_err(Failure::from)?;

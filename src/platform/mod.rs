@@ -100,6 +100,11 @@ pub struct UpRequest {
     pub spark_overrides: Vec<(String, String)>,
     /// Keep a failed start-up running for inspection instead of stopping it.
     pub keep_failed: bool,
+    /// Kubernetes: the namespace to install into (None: `CHAOS_K8S_NAMESPACE`, else
+    /// `spark-chaos`, made and labelled by the harness).
+    pub namespace: Option<String>,
+    /// Kubernetes: namespaces faults may act in although the harness did not create them.
+    pub allowed_namespaces: Vec<String>,
 }
 
 /// What [`Platform::up`] did.

@@ -214,6 +214,8 @@ fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, RunError> {
         settings: want,
         spark_overrides: vec![],
         keep_failed: false,
+        namespace: s.env.namespace.clone(),
+        allowed_namespaces: s.env.allow_namespaces.clone(),
     };
     let last = Mutex::new(usize::MAX);
     let say = o.say;

@@ -87,6 +87,8 @@ fn a_running_environment_with_the_same_settings_is_reused_and_left_running() {
         },
         spark_overrides: vec![],
         keep_failed: false,
+        namespace: None,
+        allowed_namespaces: vec![],
     };
     mem.up(&req, &|_| {}).unwrap();
     run(&scenario, SMOKE, &options(mem.clone(), dir.path())).unwrap();

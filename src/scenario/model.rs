@@ -169,6 +169,14 @@ pub struct EnvSpec {
     /// or per version (`"4.1.0"`). Keys start with `spark.`; values are strings.
     #[serde(default)]
     pub spark_conf: SparkConf,
+    /// Kubernetes only: the namespace to install into (default `spark-chaos`, created and
+    /// labelled by the harness; one it did not create must be listed in `allow_namespaces`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubernetes only: namespaces faults may act in although the harness did not create them;
+    /// the blast-radius guard refuses every other.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_namespaces: Vec<String>,
 }
 
 impl Default for EnvSpec {
@@ -179,6 +187,8 @@ impl Default for EnvSpec {
             executor_memory: one_gig(),
             driver_memory: one_gig(),
             spark_conf: SparkConf::default(),
+            namespace: None,
+            allow_namespaces: vec![],
         }
     }
 }

@@ -325,14 +325,19 @@ impl Platform for KubePlatform {
             helm: info.helm.clone(),
             kubeconfig: info.kubeconfig.clone(),
             context: info.context.clone(),
-            namespace: namespace(),
+            namespace: req.namespace.clone().unwrap_or_else(namespace),
         };
         let state = KubeState {
             kube: kube.clone(),
             kind_cluster: Some(CLUSTER.to_string()),
             settings: s.clone(),
             images: info.images.clone(),
-            allowed_namespaces: allowed_namespaces(),
+            allowed_namespaces: req
+                .allowed_namespaces
+                .iter()
+                .cloned()
+                .chain(allowed_namespaces())
+                .collect(),
         };
         // The namespace: made and labelled by the harness, or one it made before, or one
         // allowed explicitly.
