@@ -1,0 +1,347 @@
+//! The kubernetes platform end to end, with real pods on the kind cluster of this machine:
+//! `chaos run … --platform kubernetes` brings up both Spark versions from the charts (Connect
+//! drivers with executor pods, a Hive Metastore each on PostgreSQL, MinIO, History Servers),
+//! loads TPC-DS, drives the workload through the node ports on 127.0.0.1 and writes reports.
+//! Scenarios: ci-smoke, then executor-kill, network-partition, s3-outage and metastore-outage,
+//! each with its fault seen by something independent of the harness while it lasts:
+//!
+//! - executor-kill: the API shows the targeted executor pods replaced by new ones;
+//! - network-partition: a probe pod labelled as a Spark 4.1 executor cannot open a connection
+//!   to a 4.1 driver, while a probe with other labels can;
+//! - s3-outage: a probe labelled as a Spark executor cannot reach MinIO; another can;
+//! - metastore-outage: the API shows each metastore Deployment at 0 replicas, then back.
+//!
+//! `#[ignore]`d like tests/cluster_e2e.rs (a cold cluster build alone takes ~50 minutes of
+//! CI's 90): run it with `cargo test --release --test kube_e2e -- --ignored --nocapture`.
+//! Needs what tests/cluster_e2e.rs needs; SKIPPED loudly without it (a failure under
+//! `CHAOS_E2E=require`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{chaos, missing_prerequisite};
+use spark_chaos::check::Verdict;
+
+const NS: &str = "spark-chaos";
+
+fn skip(test: &str) -> bool {
+    let docker_answers = Command::new("docker")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let root = nix::unistd::Uid::effective().is_root();
+    let what = missing_prerequisite().or_else(|| {
+        (!docker_answers && !root)
+            .then(|| "a Docker engine (and not root, so chaos cannot start one)".to_string())
+    });
+    let Some(what) = what else { return false };
+    let msg = format!("SKIPPED {test}: this machine lacks {what}");
+    if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
+        panic!("{msg} (and CHAOS_E2E=require)");
+    }
+    eprintln!("\n==================== {msg} ====================\n");
+    true
+}
+
+/// kubectl on the cluster the platform recorded in `home`.
+struct Kube {
+    kubectl: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Kube {
+    fn of(home: &Path) -> Kube {
+        let info: Value = serde_json::from_slice(
+            &std::fs::read(home.join("kind/chaos/cluster.json")).expect("cluster.json"),
+        )
+        .unwrap();
+        Kube {
+            kubectl: PathBuf::from(info["kubectl"].as_str().unwrap()),
+            kubeconfig: PathBuf::from(info["kubeconfig"].as_str().unwrap()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", NS])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.run(&a);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    fn names(&self, selector: &str) -> Vec<String> {
+        self.json(&["get", "pods", "-l", selector])["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn pod_ip(&self, selector: &str) -> Option<String> {
+        self.json(&["get", "pods", "-l", selector])["items"]
+            .as_array()?
+            .iter()
+            .find_map(|p| p["status"]["podIP"].as_str().map(str::to_string))
+    }
+
+    /// A probe pod with `labels` (as a Spark pod of the chart would have) that tries to open a
+    /// TCP connection to `host:port` within 5 s; true when it could.
+    fn probe(&self, name: &str, labels: &str, host: &str, port: u16, image: &str) -> bool {
+        let _ = self.run(&["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
+        let overrides = serde_json::json!({
+            "spec": {
+                "automountServiceAccountToken": false,
+                "securityContext": {"runAsNonRoot": true, "runAsUser": 185,
+                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{
+                    "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+                    // Debian's busybox nc has no -z: `-e true` connects, runs `true`, exits 0.
+                    "command": ["busybox", "nc", "-w", "5", host, &port.to_string(), "-e", "true"],
+                    "securityContext": {"allowPrivilegeEscalation": false,
+                        "capabilities": {"drop": ["ALL"]}}
+                }]
+            }
+        });
+        let out = self.run(&[
+            "run",
+            name,
+            "--restart=Never",
+            &format!("--image={image}"),
+            &format!("--labels={labels}"),
+            &format!("--overrides={overrides}"),
+        ]);
+        assert!(
+            out.status.success(),
+            "kubectl run {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let t = Instant::now();
+        let phase = loop {
+            let p = self.json(&["get", "pod", name]);
+            let phase = p["status"]["phase"].as_str().unwrap_or("").to_string();
+            if phase == "Succeeded" || phase == "Failed" {
+                break phase;
+            }
+            assert!(t.elapsed() < Duration::from_secs(90), "probe {name}: {p}");
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        let _ = self.run(&["delete", "pod", name, "--wait=false"]);
+        eprintln!("  probe {name} ({labels}) → {host}:{port}: {phase}");
+        phase == "Succeeded"
+    }
+}
+
+/// `chaos run` in the background, for probing while it runs.
+fn start_run(home: &Path, file: &str, reports: &Path) -> Child {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .arg("--home")
+        .arg(home)
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--platform",
+            "kubernetes",
+            "--keep-env",
+        ])
+        .arg("--reports")
+        .arg(reports)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start chaos run")
+}
+
+/// Waits for the run to end; checks the report exists and the exit code matches its verdict.
+fn finish(child: Child, reports: &Path) -> spark_chaos::report::RunReport {
+    let out = child.wait_with_output().unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    let dir = std::fs::read_dir(reports)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a report directory");
+    for f in ["report.json", "report.html", "summary.md", "junit.xml"] {
+        assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
+    }
+    let report: spark_chaos::report::RunReport =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    eprintln!(
+        "{}",
+        std::fs::read_to_string(dir.join("summary.md")).unwrap()
+    );
+    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
+    let want = match report.verdict {
+        Verdict::Valid => 0,
+        Verdict::Invalid => 1,
+        Verdict::Unknown => 3,
+    };
+    assert_eq!(out.status.code(), Some(want), "exit code vs verdict");
+    report
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < timeout, "not seen within {timeout:?}: {what}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    eprintln!("  seen after {:.0}s: {what}", t.elapsed().as_secs_f64());
+}
+
+fn faults_active(k: &Kube) -> usize {
+    k.json(&["get", "networkpolicy", "-l", "spark-chaos.io/fault"])["items"]
+        .as_array()
+        .map_or(0, |a| a.len())
+}
+
+#[test]
+#[ignore = "kind tier: run with --ignored (see the file's comment)"]
+fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
+    let test = "scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe";
+    if skip(test) {
+        return;
+    }
+    let home = PathBuf::from(
+        std::env::var("CHAOS_KUBE_E2E_HOME").unwrap_or_else(|_| ".chaos/kube-e2e".into()),
+    );
+    let out_root = tempfile::tempdir().unwrap();
+    let reports = |name: &str| {
+        let d = out_root.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    struct Down(PathBuf);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = chaos(&self.0, &["env", "down"]);
+        }
+    }
+    let _down = Down(home.clone());
+
+    // 1. The CI smoke scenario, end to end (also brings the environment up, kept for the rest).
+    let r = finish(
+        start_run(&home, "ci-smoke.toml", &reports("smoke")),
+        &reports("smoke"),
+    );
+    assert_eq!(r.verdict, Verdict::Valid, "ci-smoke on kubernetes");
+    let k = Kube::of(&home);
+    let st: Value =
+        serde_json::from_slice(&std::fs::read(home.join("kubernetes.json")).unwrap()).unwrap();
+    let chaos_image = st["images"]["chaos"].as_str().unwrap().to_string();
+
+    // 2. executor-kill: the API shows 4.1's executors replaced.
+    let before =
+        k.names("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=executor");
+    assert!(!before.is_empty(), "4.1 runs executor pods");
+    let run = start_run(&home, "executor-kill.toml", &reports("executor-kill"));
+    wait_until(
+        "a 4.1 executor pod deleted and replaced",
+        Duration::from_secs(300),
+        || {
+            let now =
+                k.names("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=executor");
+            before.iter().any(|b| !now.contains(b)) && now.iter().any(|n| !before.contains(n))
+        },
+    );
+    finish(run, &reports("executor-kill"));
+
+    // 3. network-partition of 4.1: a probe labelled as a 4.1 executor cannot reach a 4.1
+    // driver's RPC port; one labelled otherwise can.
+    let driver = k
+        .pod_ip("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=connect")
+        .expect("a 4.1 driver pod");
+    let run = start_run(&home, "network-partition.toml", &reports("partition"));
+    wait_until(
+        "the partition's NetworkPolicies",
+        Duration::from_secs(400),
+        || faults_active(&k) >= 2,
+    );
+    let as_executor = "app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=executor";
+    assert!(
+        !k.probe("probe-cut", as_executor, &driver, 7078, &chaos_image),
+        "partition: a 4.1 executor reached its driver"
+    );
+    assert!(
+        k.probe(
+            "probe-other",
+            "app.kubernetes.io/instance=probe",
+            &driver,
+            7078,
+            &chaos_image
+        ),
+        "partition cut more than 4.1's executors"
+    );
+    finish(run, &reports("partition"));
+    assert_eq!(faults_active(&k), 0, "healed: no fault NetworkPolicy left");
+    assert!(
+        k.probe("probe-healed", as_executor, &driver, 7078, &chaos_image),
+        "healed: a 4.1 executor reaches its driver again"
+    );
+
+    // 4. s3-outage: a probe labelled as a Spark executor cannot reach MinIO; another can.
+    let run = start_run(&home, "s3-outage.toml", &reports("s3-outage"));
+    wait_until(
+        "the S3 outage's NetworkPolicy",
+        Duration::from_secs(400),
+        || faults_active(&k) >= 1,
+    );
+    let minio = "spark-base-minio";
+    assert!(
+        !k.probe("probe-s3-cut", as_executor, minio, 9000, &chaos_image),
+        "S3 outage: an executor reached MinIO"
+    );
+    assert!(
+        k.probe(
+            "probe-s3-other",
+            "app.kubernetes.io/instance=probe",
+            minio,
+            9000,
+            &chaos_image
+        ),
+        "S3 outage cut more than Spark"
+    );
+    finish(run, &reports("s3-outage"));
+    assert_eq!(faults_active(&k), 0);
+
+    // 5. metastore-outage: each metastore Deployment at 0 replicas, then back to 1.
+    let run = start_run(&home, "metastore-outage.toml", &reports("metastore-outage"));
+    let replicas = |line: &str| {
+        k.json(&["get", "deployment", &format!("spark-{line}-metastore")])["spec"]["replicas"]
+            .as_u64()
+    };
+    wait_until(
+        "both metastore Deployments scaled to 0",
+        Duration::from_secs(400),
+        || replicas("35") == Some(0) && replicas("41") == Some(0),
+    );
+    finish(run, &reports("metastore-outage"));
+    assert_eq!(
+        (replicas("35"), replicas("41")),
+        (Some(1), Some(1)),
+        "healed"
+    );
+}
