@@ -104,10 +104,16 @@ pub const NETBASE: Recipe = Recipe {
 /// `images/spark/`: a Spark distribution on Java 17, user 185.
 pub const SPARK: Recipe = Recipe {
     name: "spark",
-    files: &[(
-        "Dockerfile",
-        include_str!("../../../images/spark/Dockerfile"),
-    )],
+    files: &[
+        (
+            "Dockerfile",
+            include_str!("../../../images/spark/Dockerfile"),
+        ),
+        (
+            "entrypoint.sh",
+            include_str!("../../../images/spark/entrypoint.sh"),
+        ),
+    ],
 };
 
 /// `images/chaos/`: the harness binary (fault proxy) with busybox for probes.

@@ -176,32 +176,19 @@ impl KubePlatform {
         Ok(pods::parse_pods(&list))
     }
 
-    /// The cluster to install into: the kind cluster, made (or completed with the images of
-    /// `lines`) when needed.
+    /// The cluster to install into: the kind cluster, made when missing, with the images of
+    /// `lines` built (or found by their recipe's hash) and loaded into its nodes. Idempotent:
+    /// with everything in place it builds and loads nothing.
     fn cluster(&self, lines: &[SparkLine]) -> Result<cluster::ClusterInfo, PlatformError> {
-        let have = cluster::read_info(&self.home, CLUSTER);
-        let complete = have.as_ref().is_some_and(|i| {
-            lines.iter().all(|l| {
-                i.images.contains_key(&format!("spark-{}", l.version()))
-                    && i.images
-                        .contains_key(&format!("hive-metastore-{}", l.hms()))
-            }) && i.images.contains_key("minio")
-                && i.images.contains_key("postgres")
-                && cluster::node_containers(CLUSTER).is_ok_and(|n| !n.is_empty())
-        });
-        let info = if complete {
-            have.expect("checked")
-        } else {
-            eprintln!("==> the kind cluster `{CLUSTER}` (chaos cluster up)");
-            let o = cluster::UpOptions {
-                name: CLUSTER.into(),
-                config: cluster::kind_config("local").map_err(kube_err)?,
-                source: super::images::Source::from_env().map_err(kube_err)?,
-                spark: lines.to_vec(),
-                ready_timeout: Duration::from_secs(300),
-            };
-            cluster::up(&self.cache, &self.home, &o).map_err(kube_err)?
+        eprintln!("==> the kind cluster `{CLUSTER}` (as `chaos cluster up`)");
+        let o = cluster::UpOptions {
+            name: CLUSTER.into(),
+            config: cluster::kind_config("local").map_err(kube_err)?,
+            source: super::images::Source::from_env().map_err(kube_err)?,
+            spark: lines.to_vec(),
+            ready_timeout: Duration::from_secs(300),
         };
+        let info = cluster::up(&self.cache, &self.home, &o).map_err(kube_err)?;
         published(CLUSTER)?;
         Ok(info)
     }
