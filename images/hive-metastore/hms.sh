@@ -3,6 +3,8 @@
 # database unless `-info` finds it there (an init container, so idempotent); `server` runs
 # the Thrift server. The configuration comes from /etc/hms-template (the chart's ConfigMap)
 # with @DB_PASSWORD@ replaced from the environment, written where only this user reads it.
+# log4j.configurationFile must be set (not only log4j2.…): without it Hive turns on async
+# logging, whose LMAX disruptor jar is not on the classpath, and the server dies at start.
 set -eu
 umask 077
 CONF=/tmp/hms-conf
@@ -15,7 +17,7 @@ cp /opt/hms/log4j2.properties "$CONF/metastore-log4j2.properties"
 export METASTORE_CONF_DIR="$CONF" HIVE_CONF_DIR="$CONF" METASTORE_HOME="/opt/hms/dist/apache-hive-metastore-{{HMS}}-bin"
 CP="$CONF:/opt/hms/patch/classes:/opt/hms/jars/*"
 set -- "${1:-server}"
-JAVA="java -Xmx${HMS_HEAP:-512m} -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true -Djava.io.tmpdir=/tmp -Dlog4j2.configurationFile=$CONF/metastore-log4j2.properties {{OPENS}}"
+JAVA="java -Xmx${HMS_HEAP:-512m} -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true -Djava.io.tmpdir=/tmp -Dlog4j.configurationFile=$CONF/metastore-log4j2.properties -Dlog4j2.configurationFile=$CONF/metastore-log4j2.properties {{OPENS}}"
 case "$1" in
   schema)
     if info=$($JAVA -cp "$CP" {{SCHEMA_CLASS}} -dbType postgres -info 2>&1) \
