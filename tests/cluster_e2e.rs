@@ -24,30 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{chaos, missing_prerequisite};
+use common::{chaos, skip_unless_cluster_ready};
 
 const NAME: &str = "chaos-e2e";
-
-fn skip(test: &str) -> bool {
-    let docker_answers = Command::new("docker")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let root = nix::unistd::Uid::effective().is_root();
-    let what = missing_prerequisite().or_else(|| {
-        (!docker_answers && !root)
-            .then(|| "a Docker engine (and not root, so chaos cannot start one)".to_string())
-    });
-    let Some(what) = what else { return false };
-    let msg = format!("SKIPPED {test}: this machine lacks {what}");
-    if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
-        panic!("{msg} (and CHAOS_E2E=require)");
-    }
-    eprintln!("\n==================== {msg} ====================\n");
-    true
-}
 
 /// Deletes the cluster however the test ends.
 struct ClusterDown<'a>(&'a Path);
@@ -189,7 +168,7 @@ impl Kube {
 #[ignore = "opt-in, ~50 min cold / ~5 min warm: cargo test --release --test cluster_e2e -- --ignored"]
 fn cluster_up_runs_spark_enforces_network_policy_and_down_leaves_nothing() {
     let test = "cluster_up_runs_spark_enforces_network_policy_and_down_leaves_nothing";
-    if skip(test) {
+    if skip_unless_cluster_ready(test) {
         return;
     }
     let dir = tempfile::Builder::new()

@@ -24,31 +24,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{chaos, missing_prerequisite};
+use common::{chaos, skip_unless_cluster_ready};
 use spark_chaos::check::Verdict;
 
 const NS: &str = "spark-chaos";
-
-fn skip(test: &str) -> bool {
-    let docker_answers = Command::new("docker")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let root = nix::unistd::Uid::effective().is_root();
-    let what = missing_prerequisite().or_else(|| {
-        (!docker_answers && !root)
-            .then(|| "a Docker engine (and not root, so chaos cannot start one)".to_string())
-    });
-    let Some(what) = what else { return false };
-    let msg = format!("SKIPPED {test}: this machine lacks {what}");
-    if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
-        panic!("{msg} (and CHAOS_E2E=require)");
-    }
-    eprintln!("\n==================== {msg} ====================\n");
-    true
-}
 
 /// kubectl on the cluster the platform recorded in `home`.
 struct Kube {
@@ -178,38 +157,7 @@ fn start_run(home: &Path, file: &str, reports: &Path) -> Child {
 fn finish(child: Child, reports: &Path) -> spark_chaos::report::RunReport {
     let out = child.wait_with_output().unwrap();
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-    let dir = std::fs::read_dir(reports)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a report directory");
-    for f in ["report.json", "report.html", "summary.md", "junit.xml"] {
-        assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
-    }
-    let report: spark_chaos::report::RunReport =
-        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
-    eprintln!(
-        "{}",
-        std::fs::read_to_string(dir.join("summary.md")).unwrap()
-    );
-    assert_eq!(report.status.as_str(), "completed", "{:?}", report.status);
-    let want = match report.verdict {
-        Verdict::Valid => 0,
-        Verdict::Invalid => 1,
-        Verdict::Unknown => 3,
-    };
-    assert_eq!(out.status.code(), Some(want), "exit code vs verdict");
-    report
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < timeout, "not seen within {timeout:?}: {what}");
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    eprintln!("  seen after {:.0}s: {what}", t.elapsed().as_secs_f64());
+    common::checked_report(&out, reports).1
 }
 
 fn faults_active(k: &Kube) -> usize {
@@ -222,7 +170,7 @@ fn faults_active(k: &Kube) -> usize {
 #[ignore = "kind tier: run with --ignored (see the file's comment)"]
 fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
     let test = "scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe";
-    if skip(test) {
+    if skip_unless_cluster_ready(test) {
         return;
     }
     let home = PathBuf::from(
@@ -258,7 +206,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         k.names("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=executor");
     assert!(!before.is_empty(), "4.1 runs executor pods");
     let run = start_run(&home, "executor-kill.toml", &reports("executor-kill"));
-    wait_until(
+    common::wait_for(
         "a 4.1 executor pod deleted and replaced",
         Duration::from_secs(300),
         || {
@@ -275,7 +223,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         .pod_ip("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=connect")
         .expect("a 4.1 driver pod");
     let run = start_run(&home, "network-partition.toml", &reports("partition"));
-    wait_until(
+    common::wait_for(
         "the partition's NetworkPolicies",
         Duration::from_secs(400),
         || faults_active(&k) >= 2,
@@ -304,7 +252,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
 
     // 4. s3-outage: a probe labelled as a Spark executor cannot reach MinIO; another can.
     let run = start_run(&home, "s3-outage.toml", &reports("s3-outage"));
-    wait_until(
+    common::wait_for(
         "the S3 outage's NetworkPolicy",
         Duration::from_secs(400),
         || faults_active(&k) >= 1,
@@ -333,7 +281,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         k.json(&["get", "deployment", &format!("spark-{line}-metastore")])["spec"]["replicas"]
             .as_u64()
     };
-    wait_until(
+    common::wait_for(
         "both metastore Deployments scaled to 0",
         Duration::from_secs(400),
         || replicas("35") == Some(0) && replicas("41") == Some(0),

@@ -98,7 +98,6 @@ pub struct RunOutput {
 /// Runs `chaos run scenarios/<file>` with its reports under `reports`, checks that the run
 /// completed with the exit code its verdict documents, and prints its summary.
 pub fn run_scenario(home: &Path, file: &str, base_port: &str, reports: &Path) -> RunOutput {
-    use spark_chaos::check::Verdict;
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(file);
@@ -113,6 +112,17 @@ pub fn run_scenario(home: &Path, file: &str, base_port: &str, reports: &Path) ->
             reports.to_str().unwrap(),
         ],
     );
+    let (dir, report) = checked_report(&out, reports);
+    RunOutput { out, dir, report }
+}
+
+/// The one report directory a run wrote under `reports`, checked the way a user would look at
+/// it: every report file there, the run completed, the exit code the one its verdict documents.
+pub fn checked_report(
+    out: &Output,
+    reports: &Path,
+) -> (std::path::PathBuf, spark_chaos::report::RunReport) {
+    use spark_chaos::check::Verdict;
     let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(reports)
         .unwrap()
         .flatten()
@@ -121,6 +131,9 @@ pub fn run_scenario(home: &Path, file: &str, base_port: &str, reports: &Path) ->
         .collect();
     assert_eq!(dirs.len(), 1, "one report directory expected: {dirs:?}");
     let dir = dirs[0].clone();
+    for f in ["report.json", "report.html", "summary.md", "junit.xml"] {
+        assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
+    }
     let report: spark_chaos::report::RunReport =
         serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
     eprintln!(
@@ -139,5 +152,30 @@ pub fn run_scenario(home: &Path, file: &str, base_port: &str, reports: &Path) ->
         "exit code vs verdict {}",
         report.verdict
     );
-    RunOutput { out, dir, report }
+    (dir, report)
+}
+
+/// Whether a kind-cluster test must skip (printed loudly; a failure under `CHAOS_E2E=require`):
+/// it needs what every end-to-end test needs, and a Docker engine that answers or root (so
+/// that chaos can install and start one).
+pub fn skip_unless_cluster_ready(test: &str) -> bool {
+    use std::process::Stdio;
+    let docker_answers = Command::new("docker")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let root = nix::unistd::Uid::effective().is_root();
+    let what = missing_prerequisite().or_else(|| {
+        (!docker_answers && !root)
+            .then(|| "a Docker engine (and not root, so chaos cannot start one)".to_string())
+    });
+    let Some(what) = what else { return false };
+    let msg = format!("SKIPPED {test}: this machine lacks {what}");
+    if std::env::var("CHAOS_E2E").as_deref() == Ok("require") {
+        panic!("{msg} (and CHAOS_E2E=require)");
+    }
+    eprintln!("\n==================== {msg} ====================\n");
+    true
 }
