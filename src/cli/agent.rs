@@ -45,11 +45,14 @@ pub fn run(command: AgentCommand) -> Result<(), Failure> {
                 })
             };
             let (access, secret) = (key("AWS_ACCESS_KEY_ID")?, key("AWS_SECRET_ACCESS_KEY")?);
-            let s3 = S3::new(&endpoint, &bucket, &access, &secret).map_err(Failure::env)?;
             let rt = tokio::runtime::Runtime::new().map_err(Failure::env)?;
             let deadline = Instant::now() + wait;
             rt.block_on(async {
                 loop {
+                    // A fresh client (and connection pool) for every attempt: on kind, a
+                    // connection opened while MinIO was still starting kept answering 404 to
+                    // every bucket request, long after a new connection succeeded at once.
+                    let s3 = S3::new(&endpoint, &bucket, &access, &secret).map_err(Failure::env)?;
                     match prepare(&s3, &prefix).await {
                         Ok(()) => break Ok(()),
                         Err(e) if Instant::now() < deadline => {
