@@ -631,6 +631,15 @@ fn what_kubernetes_cannot_do_is_placed_at_its_field() {
         e.contains("x.toml:17:10: fault[1].target: cannot run on kubernetes (platform = \"kubernetes\"): there is no `worker` on kubernetes"),
         "{e}"
     );
+    // A link fault other than a cut needs the proxy, which runs in front of S3 only.
+    let slow = format!(
+        "platform = \"kubernetes\"\n{MINIMAL}\n[[fault]]\nkind = \"metastore-outage\"\ntarget = \"metastore@4.1.0\"\nat = \"30s\"\nduration = \"10s\"\nparams = {{ mode = \"slow\" }}\n"
+    );
+    let e = errors(&slow);
+    assert!(
+        e.contains("the proxy runs in front of S3 only"),
+        "{e}"
+    );
     // The same file is valid locally, and refused when the command line picks kubernetes.
     let local = text.replacen("platform = \"kubernetes\"\n", "", 1);
     assert!(parse(&local, "x.toml").is_ok());
@@ -661,6 +670,10 @@ fn the_shipped_fault_scenarios_validate_for_kubernetes() {
         "s3-outage",
         "metastore-outage",
         "driver-kill",
+        // S3 protocol and stream faults, through the fault proxy pods.
+        "s3-throttling",
+        "s3-outage-tuned",
+        "soak",
     ] {
         let text = std::fs::read_to_string(scenarios_dir().join(format!("{f}.toml"))).unwrap();
         if let Err(e) = crate::scenario::parse_on(&text, f, Some(Platform::Kubernetes)) {

@@ -44,7 +44,7 @@ environment (its default credential chain), filled from the spark-base Secret.
   "spark.connect.grpc.binding.port" (toString .Values.connect.port)
   "spark.ui.port" (toString .Values.connect.uiPort)
   "spark.hadoop.fs.s3a.impl" "org.apache.hadoop.fs.s3a.S3AFileSystem"
-  "spark.hadoop.fs.s3a.endpoint" (printf "http://%s:%v" (include "spark-common.minioHost" .) .Values.base.s3Port)
+  "spark.hadoop.fs.s3a.endpoint" (include "spark-common.s3Endpoint" .)
   "spark.hadoop.fs.s3a.endpoint.region" "us-east-1"
   "spark.hadoop.fs.s3a.path.style.access" "true"
   "spark.hadoop.fs.s3a.connection.ssl.enabled" "false"

@@ -39,7 +39,7 @@ data:
       "metastore.server.min.threads" "8"
       "hadoop.tmp.dir" "/tmp/hadoop"
       "fs.s3a.impl" "org.apache.hadoop.fs.s3a.S3AFileSystem"
-      "fs.s3a.endpoint" (printf "http://%s:%v" (include "spark-common.minioHost" .) .Values.base.s3Port)
+      "fs.s3a.endpoint" (include "spark-common.s3Endpoint" .)
       "fs.s3a.endpoint.region" "us-east-1"
       "fs.s3a.path.style.access" "true"
       "fs.s3a.connection.ssl.enabled" "false"
@@ -174,6 +174,10 @@ spec:
           env:
             - name: SPARK_DAEMON_MEMORY
               value: {{ .Values.history.heap | quote }}
+            # The History Server's own S3 link (through the fault proxy's history-s3 port):
+            # system properties win over the properties file it shares with Connect.
+            - name: SPARK_HISTORY_OPTS
+              value: {{ printf "-Dspark.hadoop.fs.s3a.endpoint=%s" (include "spark-common.historyS3Endpoint" .) | quote }}
             {{- include "spark-common.s3Env" . | nindent 12 }}
           ports:
             - {name: http, containerPort: {{ .Values.history.port }}}

@@ -1,7 +1,8 @@
 {{/*
 A line's NetworkPolicies, as the production guide lists them: Connect → API server, S3,
 metastore (and its executors); executors → their driver, each other, S3; metastore →
-PostgreSQL, S3; History Server → S3. Each also reaches cluster DNS. They are egress
+PostgreSQL, S3; History Server → S3. With the fault proxy, "S3" is the proxy's port of that
+link, and the proxy alone reaches MinIO. Each also reaches cluster DNS. They are egress
 allow-lists only: ingress is where the harness puts its faults (deny policies), which would
 be overridden by any chart policy allowing ingress to the same pods.
 */}}
@@ -39,6 +40,13 @@ spec:
 {{- define "spark-common.networkPolicies" -}}
 {{- if .Values.networkPolicy.enabled }}
 {{- $minio := include "spark-common.toPods" (dict "labels" (printf "app.kubernetes.io/instance: %s\napp.kubernetes.io/component: minio" .Values.base.release) "ports" (list .Values.base.s3Port)) }}
+{{- $proxyLabels := include "spark-common.selectorLabels" (dict "root" $ "component" "s3-proxy") }}
+{{- $s3 := $minio }}
+{{- $historyS3 := $minio }}
+{{- if .Values.faultProxy.enabled }}
+{{- $s3 = include "spark-common.toPods" (dict "labels" $proxyLabels "ports" (list .Values.faultProxy.s3Port)) }}
+{{- $historyS3 = include "spark-common.toPods" (dict "labels" $proxyLabels "ports" (list .Values.faultProxy.historyPort)) }}
+{{- end }}
 {{- $postgres := include "spark-common.toPods" (dict "labels" (printf "app.kubernetes.io/instance: %s\napp.kubernetes.io/component: postgres" .Values.base.release) "ports" (list .Values.base.postgresPort)) }}
 {{- $metastore := include "spark-common.toPods" (dict "labels" (include "spark-common.selectorLabels" (dict "root" $ "component" "metastore")) "ports" (list .Values.metastore.port)) }}
 {{- $executors := include "spark-common.toPods" (dict "labels" (include "spark-common.selectorLabels" (dict "root" $ "component" "executor")) "ports" (list)) }}
@@ -52,16 +60,20 @@ spec:
 {{- $apiPorts = printf "%s\n    - {protocol: TCP, port: %v}" $apiPorts . }}
 {{- end }}
 {{- $apiRule := printf "- to:%s\n  ports:%s" $api $apiPorts }}
-{{- include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "connect") "rules" (printf "%s\n%s\n%s\n%s\n%s" $apiRule $minio $metastore $executors $driver)) }}
+{{- include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "connect") "rules" (printf "%s\n%s\n%s\n%s\n%s" $apiRule $s3 $metastore $executors $driver)) }}
 ---
-{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "executor") "rules" (printf "%s\n%s\n%s" $driver $executors $minio)) }}
+{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "executor") "rules" (printf "%s\n%s\n%s" $driver $executors $s3)) }}
 {{- if .Values.metastore.enabled }}
 ---
-{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "metastore") "rules" (printf "%s\n%s" $postgres $minio)) }}
+{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "metastore") "rules" (printf "%s\n%s" $postgres $s3)) }}
 {{- end }}
 {{- if .Values.history.enabled }}
 ---
-{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "history") "rules" $minio) }}
+{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "history") "rules" $historyS3) }}
+{{- end }}
+{{- if .Values.faultProxy.enabled }}
+---
+{{ include "spark-common.egressPolicy" (dict "c" (dict "root" $ "component" "s3-proxy") "rules" $minio) }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -69,6 +81,10 @@ spec:
 {{/* Everything of one Spark line, for the spark-3.5 and spark-4.1 charts. */}}
 {{- define "spark-common.line" -}}
 {{ include "spark-common.connect" . }}
+{{- with include "spark-common.s3Proxy" . }}
+---
+{{ . }}
+{{- end }}
 {{- with include "spark-common.metastore" . }}
 ---
 {{ . }}

@@ -19,6 +19,7 @@
 //! | `zero_copy.rs` | the fast path's pipe on Linux: socket → pipe → socket with `splice(2)` |
 //! | `spec.rs` | [`ToxicSpec`] (serde, `kind`-tagged), [`Direction`], [`ToxicId`] |
 //! | `stats.rs` | [`ProxyStats`]: byte and event counters |
+//! | `control.rs` | the in-cluster agent's control channel: keyed add/remove/list as one JSON line each way |
 //! | `error.rs` | [`ProxyError`] |
 //! | `toxic/mod.rs` | the small toxic traits and the one registration table from spec to behaviour |
 //! | `toxic/<kind>.rs` | one file per toxic: its spec struct and its behaviour |
@@ -98,7 +99,9 @@
 //!
 //! # Invariants
 //!
-//! - Every address the proxy binds or connects to is a loopback address.
+//! - Every address the proxy binds or connects to is a loopback address, except in the
+//!   in-cluster agent (`chaos agent proxy`, [`ProxyOptions::any_address`]), which runs in a pod
+//!   the harness deployed and forwards to a Service it installed.
 //! - No byte the proxy read is written twice or out of order; bytes are only dropped by
 //!   `blackhole`, by an HTTP fault (an answered request's body, a truncated response's tail) or
 //!   when a connection is closed by `reset`/`timeout`.
@@ -106,6 +109,7 @@
 
 mod chain;
 mod conn;
+pub mod control;
 mod error;
 mod http;
 mod pump;

@@ -47,6 +47,10 @@ pub struct ProxyOptions {
     pub connect_timeout: Duration,
     /// How long `shutdown` waits for connections to drain before aborting them (default 5 s).
     pub shutdown_grace: Duration,
+    /// Accept addresses outside 127.0.0.0/8. Only the in-cluster agent (`chaos agent proxy`,
+    /// in a pod the harness deployed, in front of a Service the harness installed) sets this;
+    /// on the machine every proxy stays on loopback.
+    pub any_address: bool,
 }
 
 impl ProxyOptions {
@@ -59,7 +63,14 @@ impl ProxyOptions {
             mode: ProxyMode::Tcp,
             connect_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            any_address: false,
         }
+    }
+
+    /// The same options without the loopback restriction (see [`ProxyOptions::any_address`]).
+    pub fn any_address(mut self) -> Self {
+        self.any_address = true;
+        self
     }
 
     /// The same options in HTTP mode.
@@ -145,7 +156,7 @@ impl Proxy {
     /// Start a proxy with explicit options.
     pub async fn start_with(options: ProxyOptions) -> Result<ProxyHandle, ProxyError> {
         for (role, addr) in [("listen", options.listen), ("upstream", options.upstream)] {
-            if !addr.ip().is_loopback() {
+            if !options.any_address && !addr.ip().is_loopback() {
                 return Err(ProxyError::NotLoopback {
                     name: options.name,
                     role,

@@ -125,6 +125,10 @@ pub const FILES: &[(&str, &str)] = &[
         "spark-common/templates/_netpol.tpl",
         include_str!("../../../charts/spark-common/templates/_netpol.tpl"),
     ),
+    (
+        "spark-common/templates/_proxy.tpl",
+        include_str!("../../../charts/spark-common/templates/_proxy.tpl"),
+    ),
 ];
 
 /// Writes every chart under `dir` (`dir/spark-base`, …) with the library chart inside each,

@@ -6,19 +6,20 @@
 //! | kill (restart) | delete the pods, grace 0 (their Deployment or Spark replaces them) | — |
 //! | kill (held down), stop | annotate the Deployment with its replica count, scale it to 0 (a kill also deletes its pods at once) | scale back |
 //! | partition | two NetworkPolicies: the line's executors take nothing from its drivers, its drivers nothing from its executors | delete them |
-//! | s3 outage (blackhole, refuse, reset) | a NetworkPolicy on MinIO taking nothing from the line's Spark pods (or every line's) | delete it |
+//! | s3 outage (blackhole, refuse, reset) | a NetworkPolicy on the line's fault proxy pod (MinIO when the line has none) taking nothing from the line's Spark pods (or every line's) | delete it |
+//! | S3 protocol and stream faults (s3-throttling, s3-error, s3-latency, s3-truncate, latency, bandwidth, …) | a toxic in the line's fault proxy pod (`chaos agent proxy`, see [`super::proxy`]), keyed `<fault id>/<n>` | remove the key |
 //! | metastore blackhole/refuse, cut from PostgreSQL | a NetworkPolicy on the metastore (or on PostgreSQL, from that metastore) | delete it |
 //!
 //! NetworkPolicies decide new connections; implementations let established ones through. So
 //! on a kind cluster the driver also deletes the conntrack entries of the cut pairs of pods on
 //! every node, and a cut connection stays cut as a real network fault would (on other clusters
 //! established connections outlive the policy, as they do under every NetworkPolicy chaos
-//! tool). Pausing a container has no API: `pause` is refused. Link faults of the fault proxy
-//! (latency, bandwidth, S3 error codes, …) need the proxy in front of the service, which this
-//! platform does not deploy yet: refused too, and [`supported`] says so before a run starts.
+//! tool). Pausing a container has no API: `pause` is refused. The fault proxy runs in front of
+//! S3 only (a pod per line), so link faults other than a cut on the metastore, PostgreSQL and
+//! Connect links are refused too, and [`supported`] says so before a run starts.
 //!
 //! Every object a fault makes carries the label [`FAULT_LABEL`] (NetworkPolicies) or the
-//! annotation [`SCALED_FROM`] (Deployments), so a harness killed mid-fault leaves nothing the
+//! annotation [`SCALED_FROM`] (Deployments), and every toxic its key, so a harness killed mid-fault leaves nothing the
 //! next command cannot find: [`FaultDriver::sweep`] undoes what the ledger does not know.
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use serde_json::{json, Value};
 use super::guard::Guard;
 use super::kube::{not_found, Kube};
 use super::pods::{self, of_role, Pod, COMPONENT, INSTANCE};
+use super::proxy;
 use super::state::KubeState;
 use crate::fault::catalog::{Effect, FaultSpec, LinkKind, ProcessAction};
 use crate::fault::proxy::ToxicSpec;
@@ -76,12 +78,33 @@ pub enum KubeAction {
         /// (from, to) pod IPs.
         pairs: Vec<(String, String)>,
     },
+    /// A toxic on a link of a line's fault proxy pod (act: add `toxic` under `key`; undo:
+    /// remove `key`).
+    KubeToxic {
+        /// The line's release (`spark-41`).
+        release: String,
+        /// The proxy's link (`s3`, `history-s3`).
+        link: String,
+        /// `<fault id>/<n>`.
+        key: String,
+        /// The toxic (none in undo actions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        toxic: Option<ToxicSpec>,
+    },
 }
 
 impl KubeAction {
     fn encode(&self) -> PlatformAction {
         PlatformAction::encode(self)
     }
+}
+
+/// Whether a toxic cuts the link (done as a NetworkPolicy rather than in the proxy).
+fn is_cut(toxic: &ToxicSpec) -> bool {
+    matches!(
+        toxic,
+        ToxicSpec::Blackhole(_) | ToxicSpec::Refuse(_) | ToxicSpec::Reset(_)
+    )
 }
 
 /// Whether this platform can do a fault; the error says why not (for validation, before
@@ -120,24 +143,21 @@ pub fn supported(spec: &FaultSpec) -> Result<(), String> {
         },
         Effect::Partition => Ok(()),
         Effect::Link { kinds, toxic } => {
-            let cut = matches!(
-                toxic,
-                ToxicSpec::Blackhole(_) | ToxicSpec::Refuse(_) | ToxicSpec::Reset(_)
-            );
-            let links_ok = kinds.iter().all(|k| {
+            let cut = is_cut(toxic);
+            let s3 = kinds
+                .iter()
+                .all(|k| matches!(k, LinkKind::S3 | LinkKind::HistoryS3));
+            let cuttable = kinds.iter().all(|k| {
                 matches!(
                     k,
                     LinkKind::S3 | LinkKind::HistoryS3 | LinkKind::Metastore | LinkKind::Postgres
                 )
             });
-            if cut && links_ok {
+            if s3 || (cut && cuttable) {
                 Ok(())
             } else {
                 Err(format!(
-                    "`{}` ({}) needs the fault proxy in front of the service, which the \
-                     kubernetes platform does not deploy yet; on kubernetes a link can be cut \
-                     (s3-outage, metastore-outage modes blackhole/refuse/reset/kill/stop/\
-                     cut-from-postgres, network-partition)",
+                    "`{}` ({}) needs the fault proxy in front of the service; on kubernetes                      the proxy runs in front of S3 only (every S3 fault works: s3-outage,                      s3-throttling, s3-error, s3-latency, s3-truncate, latency, bandwidth …),                      and the metastore, PostgreSQL and Connect links can only be cut                      (metastore-outage modes blackhole/refuse/reset/kill/stop/                     cut-from-postgres, network-partition)",
                     spec.kind,
                     toxic.kind()
                 ))
@@ -483,6 +503,57 @@ impl FaultDriver for KubeFaults {
                 );
                 Ok(r)
             }
+            Effect::Link { kinds, toxic } if !is_cut(toxic) => {
+                // S3 protocol and stream faults: toxics in each line's fault proxy pod.
+                let mut r = Resolution {
+                    versions: versions(&lines),
+                    ..Resolution::default()
+                };
+                let mut links = Vec::new();
+                for &l in &lines {
+                    if !proxy::present(&view.pods, l) {
+                        return Err(target_err(
+                            target,
+                            format!(
+                                "Spark {} has no fault proxy pod running ({}-{}): S3 protocol faults need the line chart's faultProxy.enabled",
+                                l.version(),
+                                pods::release(l),
+                                proxy::PROXY
+                            ),
+                        ));
+                    }
+                    for &kind in kinds {
+                        let link = proxy::link_name(kind).expect("S3 links only");
+                        let key = proxy::key(id, r.act.len());
+                        let release = pods::release(l);
+                        r.undo.push(
+                            KubeAction::KubeToxic {
+                                release: release.clone(),
+                                link: link.into(),
+                                key: key.clone(),
+                                toxic: None,
+                            }
+                            .encode(),
+                        );
+                        r.act.push(
+                            KubeAction::KubeToxic {
+                                release,
+                                link: link.into(),
+                                key,
+                                toxic: Some(toxic.clone()),
+                            }
+                            .encode(),
+                        );
+                        links.push(format!("{}'s {link}", l.version()));
+                    }
+                }
+                r.detail = format!(
+                    "fault proxy pods: `{}` on Spark {}",
+                    toxic.kind(),
+                    links.join(", ")
+                );
+                Ok(r)
+            }
             Effect::Link { kinds, .. } => {
                 let cidrs = view.pod_cidrs()?;
                 let rels: Vec<String> = lines.iter().map(|l| pods::release(*l)).collect();
@@ -516,8 +587,29 @@ impl FaultDriver for KubeFaults {
                             victims.extend(view.ips(role, Some(l)));
                         }
                     }
+                    // Behind the fault proxy, the line's pods reach S3 through it: the cut is
+                    // on the proxy pods (each line's S3 and history links apart, by source);
+                    // without one, on MinIO.
+                    let proxied = lines.iter().all(|&l| proxy::present(&view.pods, l));
+                    let (selected, servers) = if proxied {
+                        let mut sel = vec![(COMPONENT, proxy::PROXY)];
+                        if lines.len() == 1 {
+                            sel.push((INSTANCE, rels[0].as_str()));
+                        }
+                        let ips = proxy::of_release(&view.pods, None)
+                            .into_iter()
+                            .filter(|p| p.line.is_some_and(|l| lines.contains(&l)))
+                            .filter_map(|p| p.ip.clone())
+                            .collect();
+                        (labels(&sel), ips)
+                    } else {
+                        (
+                            labels(&[(INSTANCE, pods::BASE_RELEASE), (COMPONENT, "minio")]),
+                            view.ips(Role::S3, None),
+                        )
+                    };
                     (
-                        labels(&[(INSTANCE, pods::BASE_RELEASE), (COMPONENT, "minio")]),
+                        selected,
                         Denied {
                             instances: rels.clone(),
                             components: if all_comps {
@@ -527,7 +619,8 @@ impl FaultDriver for KubeFaults {
                             },
                         },
                         format!(
-                            "MinIO takes no connection from Spark {}'s {}",
+                            "{} takes no connection from Spark {}'s {}",
+                            if proxied { "the S3 fault proxy" } else { "MinIO" },
                             lines
                                 .iter()
                                 .map(|l| l.version())
@@ -536,7 +629,7 @@ impl FaultDriver for KubeFaults {
                             comps.join(", ")
                         ),
                         victims,
-                        view.ips(Role::S3, None),
+                        servers,
                     )
                 } else if kinds == &[LinkKind::Metastore] {
                     let mut victims = Vec::new();
@@ -677,6 +770,17 @@ impl FaultDriver for KubeFaults {
                         flush_conntrack(cluster, &pairs).map_err(act_err)?;
                     }
                 }
+                KubeAction::KubeToxic {
+                    release,
+                    link,
+                    key,
+                    toxic,
+                } => {
+                    let toxic = toxic.ok_or_else(|| {
+                        DriverError::Act(format!("toxic {key} has no toxic to add"))
+                    })?;
+                    proxy::add(k, &release, &link, &key, &toxic).map_err(DriverError::Act)?;
+                }
             }
         }
         Ok(())
@@ -710,6 +814,9 @@ impl FaultDriver for KubeFaults {
                     if let Err(e) = restore(k, &deployment, replicas) {
                         problems.push(e);
                     }
+                }
+                KubeAction::KubeToxic { release, key, .. } => {
+                    problems.extend(proxy::remove(k, &release, &key));
                 }
                 KubeAction::KubeDelete { .. } | KubeAction::KubeFlush { .. } => {}
             }
@@ -775,6 +882,21 @@ impl FaultDriver for KubeFaults {
                 }
             }
             Err(e) => problems.push(e.to_string()),
+        }
+        match proxy::list_all(k) {
+            Ok(agents) => {
+                for (release, _pod, reply) in agents {
+                    for t in reply.toxics {
+                        let is_known = known.iter().any(
+                            |a| matches!(a, KubeAction::KubeToxic { key, .. } if *key == t.key),
+                        );
+                        if !is_known {
+                            problems.extend(proxy::remove(k, &release, &t.key));
+                        }
+                    }
+                }
+            }
+            Err(e) => problems.push(e),
         }
         problems
     }
@@ -912,6 +1034,11 @@ mod tests {
             ),
             ("metastore-outage", None, vec![("mode", "blackhole")]),
             ("stop", Some("history@4.1.0"), vec![]),
+            // Through the fault proxy pods.
+            ("s3-throttling", None, vec![]),
+            ("latency", Some("s3@4.1.0"), vec![]),
+            ("s3-truncate", Some("history-s3@3.5.7"), vec![]),
+            ("bandwidth", Some("s3"), vec![]),
         ] {
             assert_eq!(
                 supported(&spec(kind, target, &params)),
@@ -939,8 +1066,12 @@ mod tests {
                 vec![("restart", "false")],
                 "one Connect replica",
             ),
-            ("s3-throttling", None, vec![], "needs the fault proxy"),
-            ("latency", Some("s3@4.1.0"), vec![], "needs the fault proxy"),
+            (
+                "latency",
+                Some("metastore@4.1.0"),
+                vec![],
+                "in front of S3 only",
+            ),
             (
                 "metastore-outage",
                 None,

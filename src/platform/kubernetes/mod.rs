@@ -33,6 +33,7 @@ pub mod nodeimage;
 pub mod pins;
 pub mod platform;
 pub mod pods;
+pub mod proxy;
 pub mod state;
 
 use crate::install::InstallError;

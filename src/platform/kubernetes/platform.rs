@@ -126,6 +126,7 @@ pub fn line_values(
         "images": {
             "spark": images.get(&format!("spark-{}", line.version())),
             "metastore": images.get(&format!("hive-metastore-{}", line.hms())),
+            "chaos": images.get("chaos"),
         },
         "base": {"release": pods::BASE_RELEASE, "bucket": s.bucket},
         "service": {"type": "NodePort"},
@@ -473,6 +474,14 @@ impl Platform for KubePlatform {
         let st = self.state()?;
         let running = self.running()?.is_some();
         let components = if running { self.status()? } else { vec![] };
+        // The fault proxy pods' links; a proxy that does not answer shows no link.
+        let links = if running {
+            super::proxy::list_all(&st.kube)
+                .map(|r| super::proxy::link_statuses(&r))
+                .unwrap_or_default()
+        } else {
+            vec![]
+        };
         let mut json = serde_json::to_value(&st).map_err(env_err)?;
         json["components"] = serde_json::to_value(&components).map_err(env_err)?;
         Ok(Overview {
@@ -484,7 +493,7 @@ impl Platform for KubePlatform {
             error: None,
             running,
             components,
-            links: vec![],
+            links,
             json,
         })
     }
@@ -695,6 +704,7 @@ mod tests {
             v["images"]["metastore"],
             "chaos.local/hive-metastore:4.0.0-bb"
         );
+        assert_eq!(v["images"]["chaos"], "chaos.local/chaos:0.1.0-ee");
         assert_eq!(v["connect"]["replicas"], 3);
         assert_eq!(v["connect"]["nodePort"], 30412);
         // 2 GiB of heap + 40 % (819 MiB) for the JVM's other memory.
