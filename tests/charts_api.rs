@@ -414,6 +414,7 @@ fn faults_through_the_api(env: &Env<'_>, api: &ApiServer, helm: &Path, cache: &C
         settings: EnvSettings::default(),
         images: Default::default(),
         allowed_namespaces: vec![],
+        installed: String::new(),
     };
     st.write(&home).unwrap();
     let p = platform::open(PlatformKind::Kubernetes, &home, cache).unwrap();

@@ -2,13 +2,17 @@
 //! `chaos run … --platform kubernetes` brings up both Spark versions from the charts (Connect
 //! drivers with executor pods, a Hive Metastore each on PostgreSQL, MinIO, History Servers),
 //! loads TPC-DS, drives the workload through the node ports on 127.0.0.1 and writes reports.
-//! Scenarios: ci-smoke, then executor-kill, network-partition, s3-outage and metastore-outage,
+//! Scenarios: ci-smoke, then executor-kill, network-partition, s3-outage, s3-throttling and
+//! metastore-outage,
 //! each with its fault seen by something independent of the harness while it lasts:
 //!
 //! - executor-kill: the API shows the targeted executor pods replaced by new ones;
 //! - network-partition: a probe pod labelled as a Spark 4.1 executor cannot open a connection
 //!   to a 4.1 driver, while a probe with other labels can;
-//! - s3-outage: a probe labelled as a Spark executor cannot reach MinIO; another can;
+//! - s3-outage: a probe labelled as a Spark executor cannot reach S3 (its line's fault proxy,
+//!   the way to MinIO); another can;
+//! - s3-throttling: plain GETs from a probe pod through 4.1's fault proxy get `503 Slow Down`
+//!   some of the time while the toxic is in, and never after the heal;
 //! - metastore-outage: the API shows each metastore Deployment at 0 replicas, then back.
 //!
 //! `#[ignore]`d like tests/cluster_e2e.rs (a cold cluster build alone takes ~50 minutes of
@@ -82,9 +86,9 @@ impl Kube {
             .find_map(|p| p["status"]["podIP"].as_str().map(str::to_string))
     }
 
-    /// A probe pod with `labels` (as a Spark pod of the chart would have) that tries to open a
-    /// TCP connection to `host:port` within 5 s; true when it could.
-    fn probe(&self, name: &str, labels: &str, host: &str, port: u16, image: &str) -> bool {
+    /// A probe pod with `labels` (as a Spark pod of the chart would have) running `command`
+    /// from the chaos image; (whether it exited 0, its output).
+    fn probe_run(&self, name: &str, labels: &str, command: &[&str], image: &str) -> (bool, String) {
         let _ = self.run(&["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
         let overrides = serde_json::json!({
             "spec": {
@@ -93,8 +97,7 @@ impl Kube {
                     "seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [{
                     "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
-                    // Debian's busybox nc has no -z: `-e true` connects, runs `true`, exits 0.
-                    "command": ["busybox", "nc", "-w", "5", host, &port.to_string(), "-e", "true"],
+                    "command": command,
                     "securityContext": {"allowPrivilegeEscalation": false,
                         "capabilities": {"drop": ["ALL"]}}
                 }]
@@ -120,12 +123,78 @@ impl Kube {
             if phase == "Succeeded" || phase == "Failed" {
                 break phase;
             }
-            assert!(t.elapsed() < Duration::from_secs(90), "probe {name}: {p}");
+            assert!(t.elapsed() < Duration::from_secs(180), "probe {name}: {p}");
             std::thread::sleep(Duration::from_millis(500));
         };
+        let logs = String::from_utf8_lossy(&self.run(&["logs", name]).stdout).to_string();
         let _ = self.run(&["delete", "pod", name, "--wait=false"]);
-        eprintln!("  probe {name} ({labels}) → {host}:{port}: {phase}");
-        phase == "Succeeded"
+        (phase == "Succeeded", logs)
+    }
+
+    /// A probe pod with `labels` that tries to open a TCP connection to `host:port` within
+    /// 5 s; true when it could.
+    fn probe(&self, name: &str, labels: &str, host: &str, port: u16, image: &str) -> bool {
+        let port = port.to_string();
+        // Debian's busybox nc has no -z: `-e true` connects, runs `true`, exits 0.
+        let (ok, _) = self.probe_run(
+            name,
+            labels,
+            &["busybox", "nc", "-w", "5", host, &port, "-e", "true"],
+            image,
+        );
+        eprintln!(
+            "  probe {name} ({labels}) → {host}:{port}: {}",
+            if ok { "connected" } else { "no connection" }
+        );
+        ok
+    }
+
+    /// A probe pod that sends `n` plain HTTP GETs to `url` and counts the `503` answers
+    /// (unsigned requests otherwise get MinIO's 403).
+    fn count_503(&self, name: &str, url: &str, n: u32, image: &str) -> u32 {
+        let script = format!(
+            "c=0; i=0; while [ $i -lt {n} ]; do i=$((i+1)); \
+             busybox wget -q -O /dev/null '{url}' 2>&1 | busybox grep -q ' 503' && c=$((c+1)); \
+             done; echo \"503s: $c of {n}\""
+        );
+        let (_, logs) = self.probe_run(
+            name,
+            "app.kubernetes.io/instance=probe",
+            &["busybox", "sh", "-c", &script],
+            image,
+        );
+        eprintln!("  probe {name} → {url}: {}", logs.trim());
+        logs.trim()
+            .strip_prefix("503s: ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("probe {name} printed `{logs}`"))
+    }
+
+    /// The keys of the toxics in force in 4.1's fault proxy pod.
+    fn toxics_41(&self) -> usize {
+        let Some(pod) = self
+            .names("app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=s3-proxy")
+            .into_iter()
+            .next()
+        else {
+            return 0;
+        };
+        let out = self.run(&[
+            "exec",
+            &pod,
+            "-c",
+            "proxy",
+            "--",
+            "/usr/local/bin/chaos",
+            "agent",
+            "toxic",
+            r#"{"op":"list"}"#,
+        ]);
+        serde_json::from_slice::<Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v["toxics"].as_array().map(|a| a.len()))
+            .unwrap_or(0)
     }
 }
 
@@ -250,23 +319,24 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         "healed: a 4.1 executor reaches its driver again"
     );
 
-    // 4. s3-outage: a probe labelled as a Spark executor cannot reach MinIO; another can.
+    // 4. s3-outage: a probe labelled as a Spark executor cannot reach S3 (the line's fault
+    // proxy, its way to MinIO); another can.
     let run = start_run(&home, "s3-outage.toml", &reports("s3-outage"));
     common::wait_for(
         "the S3 outage's NetworkPolicy",
         Duration::from_secs(400),
         || faults_active(&k) >= 1,
     );
-    let minio = "spark-base-minio";
+    let s3 = "spark-41-s3-proxy";
     assert!(
-        !k.probe("probe-s3-cut", as_executor, minio, 9000, &chaos_image),
-        "S3 outage: an executor reached MinIO"
+        !k.probe("probe-s3-cut", as_executor, s3, 9000, &chaos_image),
+        "S3 outage: an executor reached S3"
     );
     assert!(
         k.probe(
             "probe-s3-other",
             "app.kubernetes.io/instance=probe",
-            minio,
+            s3,
             9000,
             &chaos_image
         ),
@@ -274,6 +344,29 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
     );
     finish(run, &reports("s3-outage"));
     assert_eq!(faults_active(&k), 0);
+
+    // 4b. s3-throttling: while the toxic is in 4.1's fault proxy, plain GETs through it get
+    // 503 Slow Down about a fifth of the time; after the heal, none does.
+    let url = "http://spark-41-s3-proxy:9000/spark-chaos/probe";
+    let run = start_run(&home, "s3-throttling.toml", &reports("s3-throttling"));
+    common::wait_for(
+        "the throttling toxic in 4.1's fault proxy",
+        Duration::from_secs(400),
+        || k.toxics_41() >= 1,
+    );
+    let during = k.count_503("probe-503", url, 40, &chaos_image);
+    assert!(during >= 1, "throttling: no 503 in 40 requests");
+    assert!(
+        during < 40,
+        "throttling: every request got 503 (fraction 0.2)"
+    );
+    finish(run, &reports("s3-throttling"));
+    assert_eq!(k.toxics_41(), 0, "healed: no toxic left");
+    assert_eq!(
+        k.count_503("probe-503-healed", url, 20, &chaos_image),
+        0,
+        "healed: a 503 after the heal"
+    );
 
     // 5. metastore-outage: each metastore Deployment at 0 replicas, then back to 1.
     let run = start_run(&home, "metastore-outage.toml", &reports("metastore-outage"));

@@ -124,7 +124,9 @@ fn proxy(listen: &[String], upstream: &str, control: u16, wait: Duration) -> Res
             .split_once('=')
             .and_then(|(k, p)| Some((k.to_string(), p.parse::<u16>().ok()?)))
             .ok_or_else(|| {
-                Failure::usage(anyhow::anyhow!("--listen `{l}`: write LINK=PORT, e.g. s3=9000"))
+                Failure::usage(anyhow::anyhow!(
+                    "--listen `{l}`: write LINK=PORT, e.g. s3=9000"
+                ))
             })?;
         links.push((link, port));
     }
@@ -132,7 +134,10 @@ fn proxy(listen: &[String], upstream: &str, control: u16, wait: Duration) -> Res
     rt.block_on(async {
         let deadline = Instant::now() + wait;
         let target: SocketAddr = loop {
-            match tokio::net::lookup_host(upstream).await.map(|mut a| a.next()) {
+            match tokio::net::lookup_host(upstream)
+                .await
+                .map(|mut a| a.next())
+            {
                 Ok(Some(a)) => break a,
                 other if Instant::now() >= deadline => {
                     return Err(Failure::env(anyhow::anyhow!(
@@ -148,13 +153,10 @@ fn proxy(listen: &[String], upstream: &str, control: u16, wait: Duration) -> Res
         };
         let mut proxies = BTreeMap::new();
         for (link, port) in links {
-            let opts = ProxyOptions::new(
-                link.clone(),
-                SocketAddr::from(([0, 0, 0, 0], port)),
-                target,
-            )
-            .http()
-            .any_address();
+            let opts =
+                ProxyOptions::new(link.clone(), SocketAddr::from(([0, 0, 0, 0], port)), target)
+                    .http()
+                    .any_address();
             let p = Proxy::start_with(opts).await.map_err(Failure::env)?;
             println!("link {link}: 0.0.0.0:{port} → {upstream} ({target})");
             proxies.insert(link, p);

@@ -79,9 +79,17 @@ impl Platform for MemoryPlatform {
         req: &UpRequest,
         progress: &dyn Fn(UpProgress),
     ) -> Result<UpReport, PlatformError> {
+        let mut current = self.settings.lock().expect("not poisoned");
+        if current.as_ref() == Some(&req.settings) {
+            return Ok(UpReport {
+                ready_after: Duration::ZERO,
+                setup_took: Duration::ZERO,
+                already_running: true,
+            });
+        }
         self.record(format!("up {} line(s)", req.settings.lines.len()));
         progress(UpProgress { ready: 1, total: 1 });
-        *self.settings.lock().expect("not poisoned") = Some(req.settings.clone());
+        *current = Some(req.settings.clone());
         Ok(UpReport {
             ready_after: Duration::ZERO,
             setup_took: Duration::ZERO,

@@ -227,7 +227,9 @@ pub trait Platform: Send + Sync {
     fn running(&self) -> Result<Option<EnvSettings>, PlatformError>;
 
     /// Brings the environment up (installing what is missing) and waits until every component
-    /// is ready; returns at once when it already runs.
+    /// is ready; returns at once (`already_running`) when it already runs with these settings
+    /// and what this binary installs has not changed (the Kubernetes platform upgrades its
+    /// releases in place when the charts or the harness binary did).
     fn up(&self, req: &UpRequest, progress: &dyn Fn(UpProgress))
         -> Result<UpReport, PlatformError>;
 

@@ -202,13 +202,14 @@ fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, RunError> {
         base_port: o.base_port,
         ..settings_for(s)
     };
+    let mut reused = false;
     if let Some(running) = o.platform.running()? {
         if running == want {
-            (o.say)("    reusing the running environment (same settings)");
-            return Ok(false);
+            reused = true;
+        } else {
+            (o.say)("    the running environment has other settings: stopping it");
+            o.platform.down(true)?;
         }
-        (o.say)("    the running environment has other settings: stopping it");
-        o.platform.down(true)?;
     }
     let req = UpRequest {
         settings: want,
@@ -226,12 +227,18 @@ fn provision(s: &Scenario, o: &RunOptions) -> Result<bool, RunError> {
             say(&format!("    {}/{} components ready", p.ready, p.total));
         }
     };
+    // With the same settings `up` returns at once, unless what this binary installs changed
+    // (the platform brings the environment up to date then).
     let r = o.platform.up(&req, &progress)?;
-    (o.say)(&format!(
-        "    environment ready after {:.0}s",
-        r.ready_after.as_secs_f64()
-    ));
-    Ok(!r.already_running)
+    if r.already_running {
+        (o.say)("    reusing the running environment (same settings)");
+    } else {
+        (o.say)(&format!(
+            "    environment ready after {:.0}s",
+            r.ready_after.as_secs_f64()
+        ));
+    }
+    Ok(!reused)
 }
 
 /// Runs a scenario. Errors before the run starts (an invalid fault schedule) are returned;

@@ -203,7 +203,9 @@ mod tests {
                     let mut buf = vec![0u8; 4096];
                     let _ = s.read(&mut buf).await;
                     let _ = s
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
                         .await;
                     let _ = s.shutdown().await;
                 });
@@ -258,7 +260,9 @@ mod tests {
         let r = request(at, &ControlRequest::List).await.unwrap();
         assert_eq!(r.links["s3"].http.answered, 2, "{r:?}");
 
-        let rm = ControlRequest::Remove { key: "f-1/0".into() };
+        let rm = ControlRequest::Remove {
+            key: "f-1/0".into(),
+        };
         let r = request(at, &rm).await.unwrap();
         assert!(r.ok && r.toxics.is_empty(), "{r:?}");
         assert!(request(at, &rm).await.unwrap().ok);

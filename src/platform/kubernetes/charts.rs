@@ -131,6 +131,30 @@ pub const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What this binary installs, as a digest: every embedded chart file and the harness binary
+/// itself (its size and modification time; its image, which the fault proxy pods run, is
+/// built from it). An environment installed by another binary or other charts differs.
+pub fn install_digest() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (rel, text) in FILES {
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+        h.update(meta.len().to_le_bytes());
+        if let Ok(t) = meta.modified() {
+            if let Ok(d) = t.duration_since(std::time::UNIX_EPOCH) {
+                h.update(d.as_nanos().to_le_bytes());
+            }
+        }
+    }
+    let out = h.finalize();
+    out.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Writes every chart under `dir` (`dir/spark-base`, …) with the library chart inside each,
 /// replacing what an older binary wrote there. Returns `dir`.
 pub fn write(dir: &Path) -> std::io::Result<PathBuf> {

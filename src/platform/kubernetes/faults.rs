@@ -620,7 +620,11 @@ impl FaultDriver for KubeFaults {
                         },
                         format!(
                             "{} takes no connection from Spark {}'s {}",
-                            if proxied { "the S3 fault proxy" } else { "MinIO" },
+                            if proxied {
+                                "the S3 fault proxy"
+                            } else {
+                                "MinIO"
+                            },
                             lines
                                 .iter()
                                 .map(|l| l.version())

@@ -297,8 +297,15 @@ impl Platform for KubePlatform {
         progress: &dyn Fn(UpProgress),
     ) -> Result<UpReport, PlatformError> {
         let s = &req.settings;
+        let digest = charts::install_digest();
         if let Some(running) = self.running()? {
-            if &running == s {
+            let same_install = KubeState::read(&self.home).is_some_and(|st| st.installed == digest);
+            if &running == s && !same_install {
+                eprintln!(
+                    "==> the charts or the harness binary changed since this environment was installed: upgrading its releases"
+                );
+            }
+            if &running == s && same_install {
                 return Ok(UpReport {
                     ready_after: Duration::ZERO,
                     setup_took: Duration::ZERO,
@@ -326,6 +333,7 @@ impl Platform for KubePlatform {
                 .cloned()
                 .chain(allowed_namespaces())
                 .collect(),
+            installed: String::new(),
         };
         // The namespace: made and labelled by the harness, or one it made before, or one
         // allowed explicitly.
@@ -387,6 +395,12 @@ impl Platform for KubePlatform {
             .map_err(kube_err)?;
         }
         self.wait_ready(&kube, progress, READY_TIMEOUT)?;
+        KubeState {
+            installed: digest,
+            ..state
+        }
+        .write(&self.home)
+        .map_err(env_err)?;
         // Through the node ports, as the harness will reach them.
         wait_port(loopback(ports::S3), Duration::from_secs(60))?;
         for &line in &s.lines {

@@ -26,6 +26,10 @@ pub struct KubeState {
     /// Namespaces faults may act in although the harness did not create them.
     #[serde(default)]
     pub allowed_namespaces: Vec<String>,
+    /// What was installed ([`super::charts::install_digest`]): `up` installs again when the
+    /// charts or the harness binary changed, even with the same settings.
+    #[serde(default)]
+    pub installed: String,
 }
 
 impl KubeState {
