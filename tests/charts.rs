@@ -212,10 +212,11 @@ fn every_pod_is_restricted_and_runs_as_185() {
             return;
         };
         let pods = pods(&objs);
-        // spark-base: minio, postgres, bucket job; each line: connect, metastore, history, executors.
+        // spark-base: minio, postgres, bucket job; each line: connect, metastore, history,
+        // executors, the S3 fault proxy.
         assert_eq!(
             pods.len(),
-            3 + 2 * 4,
+            3 + 2 * 5,
             "{overlay}: {:?}",
             pods.iter().map(|p| &p.0).collect::<Vec<_>>()
         );
@@ -479,9 +480,21 @@ fn network_policies_name_real_peers() {
             }
         }
     }
-    // spark-base: postgres, bucket; each line: connect, executor, metastore, history.
-    assert_eq!(policies, 2 + 2 * 4);
-    // Connect 4.1 may reach the API server, MinIO, its own metastore, its executors.
+    // spark-base: postgres, bucket; each line: connect, executor, metastore, history, the
+    // fault proxy.
+    assert_eq!(policies, 2 + 2 * 5);
+    // Only the fault proxy reaches MinIO; the line's pods reach S3 through it.
+    for o in objs.iter().filter(|o| o.kind == "NetworkPolicy") {
+        let text = serde_yaml::to_string(&o.v).unwrap();
+        assert_eq!(
+            text.contains("component: minio"),
+            o.name.ends_with("s3-proxy-egress") || o.name == "spark-base-bucket-egress",
+            "{}:\n{text}",
+            o.name
+        );
+    }
+    // Connect 4.1 may reach the API server, S3 (its fault proxy), its own metastore, its
+    // executors.
     let connect = objs
         .iter()
         .find(|o| o.kind == "NetworkPolicy" && o.name == "spark-41-connect-egress")
@@ -489,7 +502,7 @@ fn network_policies_name_real_peers() {
     let text = serde_yaml::to_string(&connect.v).unwrap();
     for peer in [
         "cidr: 0.0.0.0/0",
-        "app.kubernetes.io/component: minio",
+        "app.kubernetes.io/component: s3-proxy",
         "app.kubernetes.io/component: metastore",
         "app.kubernetes.io/component: executor",
         "port: 6443",
@@ -594,15 +607,32 @@ fn spark_is_configured_against_the_charts_services() {
             "PostgreSQL's Service"
         );
         assert_eq!(db, format!("hms{}", line.replace('.', "")));
-        let (host, port) = conf["spark.hadoop.fs.s3a.endpoint"]
-            .trim_start_matches("http://")
-            .split_once(':')
-            .unwrap();
+        // S3 through the line's fault proxy: its Service's s3 port for Spark and the
+        // metastore, history-s3 for the History Server; the proxy forwards to MinIO's Service.
+        let proxy = format!("{release}-s3-proxy");
         assert_eq!(
-            services[host],
-            [port.parse::<u64>().unwrap()],
-            "MinIO's Service"
+            conf["spark.hadoop.fs.s3a.endpoint"],
+            format!("http://{proxy}:9000")
         );
+        assert_eq!(services[proxy.as_str()], [9000, 9001], "the proxy's Service");
+        assert!(site.contains(&format!("<value>http://{proxy}:9000</value>")), "{site}");
+        let history = objs
+            .iter()
+            .find(|o| o.kind == "Deployment" && o.name == format!("{release}-history"))
+            .unwrap();
+        assert!(
+            serde_yaml::to_string(&history.v)
+                .unwrap()
+                .contains(&format!("-Dspark.hadoop.fs.s3a.endpoint=http://{proxy}:9001")),
+            "the History Server's S3 link"
+        );
+        let agent = objs
+            .iter()
+            .find(|o| o.kind == "Deployment" && o.name == proxy)
+            .unwrap();
+        let args = serde_yaml::to_string(&agent.v).unwrap();
+        assert!(args.contains("spark-base-minio:9000"), "{args}");
+        assert_eq!(services["spark-base-minio"], [9000], "MinIO's Service");
         // The RBAC lets the driver's ServiceAccount create executor pods.
         let role = objs
             .iter()

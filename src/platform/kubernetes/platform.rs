@@ -209,15 +209,14 @@ impl KubePlatform {
                 let mut ready = 0;
                 let mut waiting = Vec::new();
                 for d in &deps {
-                    let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
-                    let have = d["status"]["readyReplicas"].as_u64().unwrap_or(0);
-                    let updated = d["status"]["updatedReplicas"].as_u64().unwrap_or(0);
-                    if have >= want && updated >= want {
+                    if rolled_out(d) {
                         ready += 1;
                     } else {
                         waiting.push(format!(
-                            "{} {have}/{want}",
-                            d["metadata"]["name"].as_str().unwrap_or("?")
+                            "{} {}/{}",
+                            d["metadata"]["name"].as_str().unwrap_or("?"),
+                            d["status"]["readyReplicas"].as_u64().unwrap_or(0),
+                            d["spec"]["replicas"].as_u64().unwrap_or(1)
                         ));
                     }
                 }
@@ -231,6 +230,21 @@ impl KubePlatform {
         )
         .map_err(kube_err)
     }
+}
+
+/// Whether a Deployment's rollout is complete, as `kubectl rollout status` decides it: the
+/// controller saw the latest spec, every replica runs it and is ready, and no pod of an older
+/// spec is left (during an upgrade the old pod is still ready while the new one starts).
+/// Pure.
+pub fn rolled_out(d: &Value) -> bool {
+    let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
+    let st = &d["status"];
+    let n = |k: &str| st[k].as_u64().unwrap_or(0);
+    let seen = st["observedGeneration"].as_u64().unwrap_or(0)
+        >= d["metadata"]["generation"].as_u64().unwrap_or(0);
+    seen && n("updatedReplicas") >= want
+        && n("replicas") <= n("updatedReplicas")
+        && n("readyReplicas") >= want
 }
 
 /// Checks the kind cluster publishes every node port on 127.0.0.1.
@@ -732,5 +746,24 @@ mod tests {
         assert_eq!(b["lines"], json!(["3.5", "4.1"]));
         assert_eq!(b["images"]["chaos"], "chaos.local/chaos:0.1.0-ee");
         assert_eq!(container_memory("512m"), "1024Mi");
+    }
+
+    #[test]
+    fn a_rollout_is_done_when_no_old_pod_is_left() {
+        let d = |gen: u64, seen: u64, replicas: u64, updated: u64, ready: u64| {
+            json!({"metadata": {"generation": gen}, "spec": {"replicas": 1},
+                   "status": {"observedGeneration": seen, "replicas": replicas,
+                              "updatedReplicas": updated, "readyReplicas": ready}})
+        };
+        assert!(rolled_out(&d(2, 2, 1, 1, 1)));
+        // The new pod made, the old one still ready: not done.
+        assert!(!rolled_out(&d(2, 2, 2, 1, 1)));
+        // The controller has not seen the new spec yet.
+        assert!(!rolled_out(&d(3, 2, 1, 1, 1)));
+        assert!(!rolled_out(&d(2, 2, 1, 1, 0)));
+        // Scaled to 0 (a held-down fault): done.
+        let mut z = d(2, 2, 0, 0, 0);
+        z["spec"]["replicas"] = json!(0);
+        assert!(rolled_out(&z));
     }
 }
