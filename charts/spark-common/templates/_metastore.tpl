@@ -1,3 +1,39 @@
+{{/* The metastore's configuration (its ConfigMap; its checksum restarts the pod on change). */}}
+{{- define "spark-common.metastoreSite" -}}
+{{- $prefix := include "spark-common.s3Prefix" . -}}
+<?xml version="1.0"?>
+<configuration>
+{{- range $k, $v := dict
+  "javax.jdo.option.ConnectionURL" (printf "jdbc:postgresql://%s-postgres:%v/%s" .Values.base.release .Values.base.postgresPort .Values.base.database)
+  "javax.jdo.option.ConnectionDriverName" "org.postgresql.Driver"
+  "javax.jdo.option.ConnectionUserName" .Values.base.database
+  "javax.jdo.option.ConnectionPassword" "@DB_PASSWORD@"
+  "metastore.thrift.port" (toString .Values.metastore.port)
+  "metastore.thrift.bind.host" "0.0.0.0"
+  "metastore.warehouse.dir" (printf "%s/warehouse" $prefix)
+  "metastore.warehouse.external.dir" (printf "%s/warehouse" $prefix)
+  "metastore.metadata.transformer.class" " "
+  "metastore.schema.verification" "true"
+  "datanucleus.schema.autoCreateAll" "false"
+  "metastore.expression.proxy" "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy"
+  "metastore.task.threads.always" "org.apache.hadoop.hive.metastore.events.EventCleanerTask"
+  "metastore.event.db.notification.api.auth" "false"
+  "metastore.metrics.enabled" "false"
+  "metastore.server.min.threads" "8"
+  "hadoop.tmp.dir" "/tmp/hadoop"
+  "fs.s3a.impl" "org.apache.hadoop.fs.s3a.S3AFileSystem"
+  "fs.s3a.endpoint" (include "spark-common.s3Endpoint" .)
+  "fs.s3a.endpoint.region" "us-east-1"
+  "fs.s3a.path.style.access" "true"
+  "fs.s3a.connection.ssl.enabled" "false"
+  "fs.s3a.bucket.probe" "0"
+  "fs.s3a.buffer.dir" "/tmp/hadoop/s3a"
+}}
+  <property><name>{{ $k }}</name><value>{{ $v }}</value></property>
+{{- end }}
+</configuration>
+{{- end -}}
+
 {{/*
 The line's Hive Metastore on its own PostgreSQL database. The image's `hms` script writes
 the configuration with the database password from the environment, initialises the schema
@@ -7,7 +43,6 @@ when the database has none (an init container), then runs the Thrift server.
 {{- if .Values.metastore.enabled }}
 {{- $name := include "spark-common.name" (dict "root" $ "component" "metastore") }}
 {{- $c := dict "root" $ "component" "metastore" }}
-{{- $prefix := include "spark-common.s3Prefix" . }}
 {{- $env := include "spark-common.metastoreEnv" . }}
 apiVersion: v1
 kind: ConfigMap
@@ -18,37 +53,7 @@ metadata:
 data:
   # `@DB_PASSWORD@` is replaced from the Secret when the container starts.
   metastore-site.xml: |
-    <?xml version="1.0"?>
-    <configuration>
-    {{- range $k, $v := dict
-      "javax.jdo.option.ConnectionURL" (printf "jdbc:postgresql://%s-postgres:%v/%s" .Values.base.release .Values.base.postgresPort .Values.base.database)
-      "javax.jdo.option.ConnectionDriverName" "org.postgresql.Driver"
-      "javax.jdo.option.ConnectionUserName" .Values.base.database
-      "javax.jdo.option.ConnectionPassword" "@DB_PASSWORD@"
-      "metastore.thrift.port" (toString .Values.metastore.port)
-      "metastore.thrift.bind.host" "0.0.0.0"
-      "metastore.warehouse.dir" (printf "%s/warehouse" $prefix)
-      "metastore.warehouse.external.dir" (printf "%s/warehouse" $prefix)
-      "metastore.metadata.transformer.class" " "
-      "metastore.schema.verification" "true"
-      "datanucleus.schema.autoCreateAll" "false"
-      "metastore.expression.proxy" "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy"
-      "metastore.task.threads.always" "org.apache.hadoop.hive.metastore.events.EventCleanerTask"
-      "metastore.event.db.notification.api.auth" "false"
-      "metastore.metrics.enabled" "false"
-      "metastore.server.min.threads" "8"
-      "hadoop.tmp.dir" "/tmp/hadoop"
-      "fs.s3a.impl" "org.apache.hadoop.fs.s3a.S3AFileSystem"
-      "fs.s3a.endpoint" (include "spark-common.s3Endpoint" .)
-      "fs.s3a.endpoint.region" "us-east-1"
-      "fs.s3a.path.style.access" "true"
-      "fs.s3a.connection.ssl.enabled" "false"
-      "fs.s3a.bucket.probe" "0"
-      "fs.s3a.buffer.dir" "/tmp/hadoop/s3a"
-    }}
-      <property><name>{{ $k }}</name><value>{{ $v }}</value></property>
-    {{- end }}
-    </configuration>
+    {{- include "spark-common.metastoreSite" . | nindent 4 }}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -65,6 +70,8 @@ spec:
     metadata:
       labels:
         {{- include "spark-common.labels" $c | nindent 8 }}
+      annotations:
+        checksum/conf: {{ include "spark-common.metastoreSite" . | sha256sum | trunc 16 }}
     spec:
       automountServiceAccountToken: false
       securityContext:
