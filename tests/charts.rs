@@ -614,8 +614,15 @@ fn spark_is_configured_against_the_charts_services() {
             conf["spark.hadoop.fs.s3a.endpoint"],
             format!("http://{proxy}:9000")
         );
-        assert_eq!(services[proxy.as_str()], [9000, 9001], "the proxy's Service");
-        assert!(site.contains(&format!("<value>http://{proxy}:9000</value>")), "{site}");
+        assert_eq!(
+            services[proxy.as_str()],
+            [9000, 9001],
+            "the proxy's Service"
+        );
+        assert!(
+            site.contains(&format!("<value>http://{proxy}:9000</value>")),
+            "{site}"
+        );
         let history = objs
             .iter()
             .find(|o| o.kind == "Deployment" && o.name == format!("{release}-history"))
@@ -623,7 +630,9 @@ fn spark_is_configured_against_the_charts_services() {
         assert!(
             serde_yaml::to_string(&history.v)
                 .unwrap()
-                .contains(&format!("-Dspark.hadoop.fs.s3a.endpoint=http://{proxy}:9001")),
+                .contains(&format!(
+                    "-Dspark.hadoop.fs.s3a.endpoint=http://{proxy}:9001"
+                )),
             "the History Server's S3 link"
         );
         let agent = objs
@@ -687,4 +696,62 @@ fn the_production_overlay_is_the_seeds_baseline() {
         .map(|o| o.name.as_str())
         .collect();
     assert_eq!(pvcs, ["spark-base-minio", "spark-base-postgres"]);
+}
+
+/// The cut-over edges of a blue/green upgrade: with `edges.enabled`, spark-base renders one
+/// Service per edge, each selecting the Connect pods of the release clients start on (pods
+/// the line chart really makes), at the edge node ports; off by default.
+#[test]
+fn edge_services_select_the_starting_lines_connect_pods() {
+    let Some(helm) = helm("edge_services_select_the_starting_lines_connect_pods") else {
+        return;
+    };
+    let objs = render(&helm, "default");
+    assert!(
+        !objs.iter().any(|o| o.name.contains("edge")),
+        "edges are off by default"
+    );
+    let dir = charts().join("spark-base");
+    let text = run(
+        &helm,
+        &[
+            "template",
+            "spark-base",
+            dir.to_str().unwrap(),
+            "--namespace",
+            NAMESPACE,
+            "--set",
+            "edges.enabled=true,edges.count=2,edges.release=spark-35,service.type=NodePort",
+            "--set",
+            "edges.nodePorts={30500,30501,30502}",
+        ],
+    );
+    let pods = pods(&objs);
+    let mut edges = vec![];
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let v = Value::deserialize(doc).unwrap();
+        if s(&v, &["kind"]) == "Service" && s(&v, &["metadata", "name"]).contains("edge") {
+            edges.push(v);
+        }
+    }
+    assert_eq!(edges.len(), 2);
+    for (r, e) in edges.iter().enumerate() {
+        assert_eq!(s(e, &["metadata", "name"]), format!("spark-base-edge-{r}"));
+        let sel = labels(get(e, &["spec", "selector"]));
+        let chosen: Vec<_> = pods.iter().filter(|p| matches(&sel, &p.1)).collect();
+        assert!(!chosen.is_empty(), "edge-{r} selects no pod");
+        assert!(
+            chosen.iter().all(|p| p.0.contains("spark-35-connect")),
+            "edge-{r} selects {:?}",
+            chosen.iter().map(|p| &p.0).collect::<Vec<_>>()
+        );
+        let port = &get(e, &["spec", "ports"])
+            .and_then(Value::as_sequence)
+            .unwrap()[0];
+        assert_eq!(get(port, &["port"]).and_then(Value::as_u64), Some(15002));
+        assert_eq!(
+            get(port, &["nodePort"]).and_then(Value::as_u64),
+            Some(30500 + r as u64)
+        );
+    }
 }

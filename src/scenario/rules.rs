@@ -46,20 +46,14 @@ pub(crate) fn check_platform(
     } else {
         "on kubernetes (platform = \"kubernetes\")"
     };
-    match sc.kind {
-        Kind::Upgrade | Kind::Compat => r.value(
+    if sc.kind == Kind::Compat {
+        r.value(
             &path("kind"),
             format!(
-                "`{}` scenarios cannot run {on} yet: {}; run it on the local platform",
-                sc.kind.as_str(),
-                if sc.kind == Kind::Upgrade {
-                    "the blue/green cut-over Service is not deployed"
-                } else {
-                    "the compatibility suite runs Spark applications on this machine"
-                }
+                "`compat` scenarios cannot run {on} yet: the compatibility suite runs Spark \
+                 applications on this machine; run it on the local platform"
             ),
-        ),
-        Kind::Chaos | Kind::Bench => {}
+        );
     }
     for (i, f) in sc.faults.iter().enumerate() {
         let params = f.params_as_strings();

@@ -644,18 +644,15 @@ fn what_kubernetes_cannot_do_is_placed_at_its_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("(--platform kubernetes)"), "{e}");
-    // Every shipped scenario's kind is known to the rule; an upgrade is refused at `kind`.
-    let up = std::fs::read_to_string(scenarios_dir().join("upgrade-3.5-to-4.1.toml"))
-        .unwrap_or_default();
-    if !up.is_empty() {
-        let e = crate::scenario::parse_on(&up, "u.toml", Some(Platform::Kubernetes))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("kind: `upgrade` scenarios cannot run on kubernetes"),
-            "{e}"
-        );
-    }
+    // The compat scenario is refused at `kind`; the upgrades run there (blue/green Services).
+    let compat = std::fs::read_to_string(scenarios_dir().join("compat.toml")).unwrap();
+    let e = crate::scenario::parse_on(&compat, "c.toml", Some(Platform::Kubernetes))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("kind: `compat` scenarios cannot run on kubernetes"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -669,6 +666,9 @@ fn the_shipped_fault_scenarios_validate_for_kubernetes() {
         "driver-kill",
         // S3 protocol and stream faults, through the fault proxy pods.
         "s3-throttling",
+        // The upgrades, through the edge Services.
+        "upgrade-3.5-to-4.1",
+        "upgrade-in-place",
         "s3-outage-tuned",
         "soak",
     ] {

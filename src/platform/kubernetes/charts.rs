@@ -74,6 +74,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../charts/spark-base/templates/bucket-job.yaml"),
     ),
     (
+        "spark-base/templates/edges.yaml",
+        include_str!("../../../charts/spark-base/templates/edges.yaml"),
+    ),
+    (
         "spark-base/templates/minio.yaml",
         include_str!("../../../charts/spark-base/templates/minio.yaml"),
     ),

@@ -24,6 +24,7 @@ pub mod apiserver;
 pub mod charts;
 pub mod cluster;
 pub mod docker;
+pub mod edges;
 pub mod faults;
 pub mod gobuild;
 pub mod guard;

@@ -100,6 +100,7 @@ pub fn base_values(s: &EnvSettings, images: &BTreeMap<String, String>) -> Value 
         "lines": s.lines.iter().map(|l| l.short()).collect::<Vec<_>>(),
         "service": {"type": "NodePort"},
         "minio": {"nodePort": ports::S3},
+        "edges": super::edges::values(s),
     })
 }
 
@@ -568,7 +569,7 @@ impl Platform for KubePlatform {
             bucket: st.settings.bucket.clone(),
             s3_access_key: secret("accessKey")?,
             s3_secret_key: secret("secretKey")?,
-            edges: vec![],
+            edges: super::edges::endpoints(&st.settings),
         })
     }
 
@@ -609,11 +610,15 @@ impl Platform for KubePlatform {
         Ok(t.elapsed())
     }
 
-    fn route(&self, _routes: &BTreeMap<String, String>) -> Result<(), PlatformError> {
-        Err(PlatformError::Unsupported {
-            platform: "kubernetes",
-            what: "route cut-over edges yet (blue/green Services are not deployed)".into(),
-        })
+    fn route(&self, routes: &BTreeMap<String, String>) -> Result<(), PlatformError> {
+        let st = self.state()?;
+        super::edges::route(
+            &st.kube,
+            st.kind_cluster.as_deref(),
+            routes,
+            Duration::from_secs(120),
+        )
+        .map_err(kube_err)
     }
 
     fn wait_connect(
