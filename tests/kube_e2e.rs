@@ -2,8 +2,8 @@
 //! `chaos run … --platform kubernetes` brings up both Spark versions from the charts (Connect
 //! drivers with executor pods, a Hive Metastore each on PostgreSQL, MinIO, History Servers),
 //! loads TPC-DS, drives the workload through the node ports on 127.0.0.1 and writes reports.
-//! Scenarios: ci-smoke, then executor-kill, network-partition, s3-outage, s3-throttling and
-//! metastore-outage,
+//! Scenarios: ci-smoke, then executor-kill, network-partition, s3-outage, s3-throttling,
+//! metastore-outage and the blue/green upgrade,
 //! each with its fault seen by something independent of the harness while it lasts:
 //!
 //! - executor-kill: the API shows the targeted executor pods replaced by new ones;
@@ -13,7 +13,9 @@
 //!   the way to MinIO); another can;
 //! - s3-throttling: plain GETs from a probe pod through 4.1's fault proxy get `503 Slow Down`
 //!   some of the time while the toxic is in, and never after the heal;
-//! - metastore-outage: the API shows each metastore Deployment at 0 replicas, then back.
+//! - metastore-outage: the API shows each metastore Deployment at 0 replicas, then back;
+//! - upgrade-3.5-to-4.1: the API shows the edge Service's selector on 4.1's Connect pods
+//!   after the cut-over and on 3.5's after the roll-back; the run's verdict is valid.
 //!
 //! `#[ignore]`d like tests/cluster_e2e.rs (a cold cluster build alone takes ~50 minutes of
 //! CI's 90): run it with `cargo test --release --test kube_e2e -- --ignored --nocapture`.
@@ -385,4 +387,26 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         (Some(1), Some(1)),
         "healed"
     );
+
+    // 6. The blue/green upgrade: the API shows the edge Service's selector move to 4.1's
+    // Connect pods at the cut-over and back to 3.5's at the roll-back; the run is valid.
+    let selected = || {
+        k.json(&["get", "service", "spark-base-edge-0"])["spec"]["selector"]
+            ["app.kubernetes.io/instance"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let run = start_run(&home, "upgrade-3.5-to-4.1.toml", &reports("upgrade"));
+    common::wait_for(
+        "the edge Service selecting 4.1's Connect pods",
+        Duration::from_secs(600),
+        || selected().as_deref() == Some("spark-41"),
+    );
+    common::wait_for(
+        "the edge Service back on 3.5's Connect pods",
+        Duration::from_secs(300),
+        || selected().as_deref() == Some("spark-35"),
+    );
+    let r = finish(run, &reports("upgrade"));
+    assert_eq!(r.verdict, Verdict::Valid, "blue/green upgrade on kubernetes");
 }

@@ -3,9 +3,9 @@
 //! one release. A route moves a Service's selector to the other release, waits until its
 //! EndpointSlices name only the new pods and, on a kind cluster, until kube-proxy's rules on
 //! every node forward to them; then it resets the connections open through the edge (their
-//! conntrack entries deleted on every node, so the next packet of each reaches the new pod
-//! and is answered with a reset), as a load balancer does at a cut-over. On other clusters
-//! open connections keep their old backend until they close.
+//! conntrack entries deleted on every node, and the clients' sockets to the edge node ports
+//! on this machine closed with `ss -K`), as a load balancer does at a cut-over. On other
+//! clusters open connections keep their old backend until they close.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -211,6 +211,33 @@ pub fn route(
                 &format!("reset the connections through the edges on {n}"),
                 super::docker::docker().args(["exec", &n, "sh", "-c", &script]),
             )?;
+        }
+        // A connection waiting for an answer sends nothing, so the flush alone does not reach
+        // its client: the old pod's answer no longer matches anything and the client waits
+        // until its own deadline. The clients of a kind cluster's node ports are on this
+        // machine (127.0.0.1, through docker-proxy), so their sockets are closed here as the
+        // load balancer would (`ss -K`, needs CAP_NET_ADMIN; a failure is reported).
+        let filter = format!(
+            "( {} )",
+            moves
+                .iter()
+                .map(|(r, _, _)| format!("dport = :{}", ports::EDGES[*r]))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        );
+        let out = std::process::Command::new("ss")
+            .args(["-K", "-t", "state", "established", &filter])
+            .stdin(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "warning: could not reset the clients' connections to the edges (ss -K): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => eprintln!(
+                "warning: could not reset the clients' connections to the edges (ss -K): {e}"
+            ),
         }
     }
     Ok(())
