@@ -408,5 +408,9 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
         || selected().as_deref() == Some("spark-35"),
     );
     let r = finish(run, &reports("upgrade"));
-    assert_eq!(r.verdict, Verdict::Valid, "blue/green upgrade on kubernetes");
+    assert_eq!(
+        r.verdict,
+        Verdict::Valid,
+        "blue/green upgrade on kubernetes"
+    );
 }

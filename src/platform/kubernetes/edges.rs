@@ -106,6 +106,17 @@ pub fn slice_addresses(list: &Value) -> (BTreeSet<String>, usize) {
     (all, ready)
 }
 
+/// Whether an edge's endpoints (`addrs`, `ready` of them) show it routed to pods with `ips`:
+/// none but theirs, and a ready one when any of those pods is ready. Pure.
+pub fn routed(
+    addrs: &BTreeSet<String>,
+    ready: usize,
+    ips: &BTreeSet<String>,
+    any_ready: bool,
+) -> bool {
+    addrs.is_subset(ips) && (ready > 0 || !any_ready)
+}
+
 /// The DNAT destinations kube-proxy (iptables mode) has for a Service port, from
 /// `iptables-save -t nat` on a node. Pure.
 pub fn nat_destinations(iptables: &str, namespace: &str, service: &str) -> BTreeSet<String> {
@@ -160,6 +171,10 @@ pub fn route(
                     .filter(|p| p.live())
                     .filter_map(|p| p.ip.clone())
                     .collect();
+                // An in-place switch routes before it releases the new side: with no ready
+                // pod there, the edge is routed once it names none of the old ones (new
+                // connections are refused until the new side is ready, as on local).
+                let any_ready = pods.iter().any(|p| p.live() && p.ready);
                 let slices = k.json(
                     "list EndpointSlices",
                     &[
@@ -171,7 +186,7 @@ pub fn route(
                 )?;
                 let (addrs, ready) = slice_addresses(&slices);
                 *last = format!("endpoints {addrs:?} ({ready} ready), pods {ips:?}");
-                Ok((ready > 0 && addrs.is_subset(&ips)).then_some(addrs))
+                Ok(routed(&addrs, ready, &ips, any_ready).then_some(addrs))
             },
         )?;
         if let Some(cluster) = kind_cluster {
@@ -282,6 +297,23 @@ mod tests {
             selector_patch(SparkLine::V4_1)["spec"]["selector"][INSTANCE],
             "spark-41"
         );
+    }
+
+    #[test]
+    fn an_edge_is_routed_when_it_names_only_the_new_pods() {
+        let set = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<String>>()
+        };
+        let new = set(&["10.0.0.2"]);
+        assert!(routed(&set(&["10.0.0.2"]), 1, &new, true));
+        // Still the old pod: not yet.
+        assert!(!routed(&set(&["10.0.0.1"]), 1, &new, true));
+        // The new pod is ready but not listed yet: not yet.
+        assert!(!routed(&set(&[]), 0, &new, true));
+        // In place: the new side is held down, the old one gone from the endpoints: routed.
+        assert!(routed(&set(&[]), 0, &set(&[]), false));
     }
 
     #[test]
