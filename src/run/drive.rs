@@ -235,11 +235,12 @@ async fn run_schedule(
                     injected.lock().expect("not poisoned").push(rec.id.clone());
                     if rec.healed_ms.is_none() {
                         if let Some(at) = oc.heal_at {
-                            // The fault lasts its duration from the moment it acted: acting
-                            // can take seconds (a NetworkPolicy and a conntrack flush on each
-                            // kind node), which would otherwise come off the outage.
-                            let late = t0.elapsed().saturating_sub(oc.inject_at);
-                            pending_heals.push((at + late, rec.id));
+                            // Healed on the planned timeline, so the window after the heal is
+                            // the one the scenario planned for recovery; an act that takes
+                            // seconds (a NetworkPolicy and a conntrack flush on each kind
+                            // node) shortens the outage instead, and the report's `lasted`
+                            // says by how much.
+                            pending_heals.push((at, rec.id));
                         }
                     }
                 }
