@@ -133,17 +133,25 @@ impl Kube {
         (phase == "Succeeded", logs)
     }
 
-    /// A probe pod with `labels` that tries to open a TCP connection to `host:port` within
-    /// 5 s; true when it could.
-    fn probe(&self, name: &str, labels: &str, host: &str, port: u16, image: &str) -> bool {
-        let port = port.to_string();
+    /// A probe pod with `labels` that tries to open a TCP connection to `host:port` (each try
+    /// within 3 s, `tries` of them 1 s apart); true when one could. A probe expected to
+    /// connect retries: the NetworkPolicy implementation (kube-router) admits a new pod's
+    /// address only once it has synced the pod, a few seconds after it started.
+    fn probe(
+        &self,
+        name: &str,
+        labels: &str,
+        host: &str,
+        port: u16,
+        image: &str,
+        tries: u32,
+    ) -> bool {
         // Debian's busybox nc has no -z: `-e true` connects, runs `true`, exits 0.
-        let (ok, _) = self.probe_run(
-            name,
-            labels,
-            &["busybox", "nc", "-w", "5", host, &port, "-e", "true"],
-            image,
+        let script = format!(
+            "i=0; while [ $i -lt {tries} ]; do i=$((i+1)); \
+             busybox nc -w 3 {host} {port} -e true && exit 0; busybox sleep 1; done; exit 1"
         );
+        let (ok, _) = self.probe_run(name, labels, &["busybox", "sh", "-c", &script], image);
         eprintln!(
             "  probe {name} ({labels}) → {host}:{port}: {}",
             if ok { "connected" } else { "no connection" }
@@ -301,7 +309,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
     );
     let as_executor = "app.kubernetes.io/instance=spark-41,app.kubernetes.io/component=executor";
     assert!(
-        !k.probe("probe-cut", as_executor, &driver, 7078, &chaos_image),
+        !k.probe("probe-cut", as_executor, &driver, 7078, &chaos_image, 1),
         "partition: a 4.1 executor reached its driver"
     );
     assert!(
@@ -310,14 +318,15 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
             "app.kubernetes.io/instance=probe",
             &driver,
             7078,
-            &chaos_image
+            &chaos_image,
+            8
         ),
         "partition cut more than 4.1's executors"
     );
     finish(run, &reports("partition"));
     assert_eq!(faults_active(&k), 0, "healed: no fault NetworkPolicy left");
     assert!(
-        k.probe("probe-healed", as_executor, &driver, 7078, &chaos_image),
+        k.probe("probe-healed", as_executor, &driver, 7078, &chaos_image, 8),
         "healed: a 4.1 executor reaches its driver again"
     );
 
@@ -331,7 +340,7 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
     );
     let s3 = "spark-41-s3-proxy";
     assert!(
-        !k.probe("probe-s3-cut", as_executor, s3, 9000, &chaos_image),
+        !k.probe("probe-s3-cut", as_executor, s3, 9000, &chaos_image, 1),
         "S3 outage: an executor reached S3"
     );
     assert!(
@@ -340,7 +349,8 @@ fn scenarios_run_on_kind_with_each_fault_seen_by_an_independent_probe() {
             "app.kubernetes.io/instance=probe",
             s3,
             9000,
-            &chaos_image
+            &chaos_image,
+            8
         ),
         "S3 outage cut more than Spark"
     );
