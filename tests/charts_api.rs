@@ -259,8 +259,8 @@ fn charts_install_on_a_real_api_server_under_restricted_pod_security() {
     }
     assert_eq!(
         specs.len(),
-        2 + 2 * 3,
-        "minio, postgres; connect, metastore, history per line"
+        2 + 2 * 4,
+        "minio, postgres; connect, metastore, history, the S3 fault proxy per line"
     );
     for line in ["spark-35", "spark-41"] {
         let cm = env.json(&["get", "configmap", &format!("{line}-conf")]);
