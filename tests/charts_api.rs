@@ -545,6 +545,65 @@ fn faults_through_the_api(env: &Env<'_>, api: &ApiServer, helm: &Path, cache: &C
         1
     );
 
+    // S3 protocol faults act in the line's fault proxy pod: with none running they are refused
+    // before anything is written or applied.
+    let e = inject::inject(
+        &*p,
+        &spec("s3-throttling", Some("s3@4.1.0"), &[]),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Spark 4.1.0 has no fault proxy pod running (spark-41-s3-proxy)"),
+        "{e}"
+    );
+    // With a proxy pod running, an S3 cut is a NetworkPolicy on it (the line's pods reach S3
+    // through it), not on MinIO.
+    let proxy = "spark-41-s3-proxy-a";
+    let out = with_stdin(
+        &mut env.kubectl(&["create", "-f", "-"]),
+        &bare_pod(proxy, "spark-41", "s3-proxy", None).to_string(),
+    );
+    show("create the proxy pod", &out);
+    assert!(out.status.success());
+    ok(
+        "mark the proxy pod running (no kubelet here)",
+        &mut env.kubectl(&[
+            "patch",
+            "pod",
+            proxy,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"phase":"Running","podIP":"10.244.9.9","podIPs":[{"ip":"10.244.9.9"}]}}"#,
+        ]),
+    );
+    let cut = inject::inject(&*p, &spec("s3-outage", Some("s3@4.1.0"), &[]), None, None)
+        .expect("cut 4.1's S3");
+    assert!(
+        cut.detail
+            .contains("the S3 fault proxy takes no connection"),
+        "{}",
+        cut.detail
+    );
+    let policy = env.json(&["get", "networkpolicy", &format!("chaos-{}-cut", cut.id)]);
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        json!({"app.kubernetes.io/component": "s3-proxy", "app.kubernetes.io/instance": "spark-41"}),
+        "{policy}"
+    );
+    inject::heal(&*p, &cut.id, "test").expect("heal the cut");
+    assert_eq!(
+        env.json(&["get", "networkpolicy", "-l", FAULT_LABEL])["items"],
+        json!([])
+    );
+    ok(
+        "delete the proxy pod",
+        &mut env.kubectl(&["delete", "pod", proxy, "--grace-period=0", "--force"]),
+    );
+
     // The guard: the same environment state pointed at a namespace the harness did not make.
     st.kube.namespace = "team-payments".into();
     st.write(&home).unwrap();

@@ -636,7 +636,10 @@ fn what_kubernetes_cannot_do_is_placed_at_its_field() {
         "platform = \"kubernetes\"\n{MINIMAL}\n[[fault]]\nkind = \"metastore-outage\"\ntarget = \"metastore@4.1.0\"\nat = \"30s\"\nduration = \"10s\"\nparams = {{ mode = \"slow\" }}\n"
     );
     let e = errors(&slow);
-    assert!(e.contains("the proxy runs in front of S3 only"), "{e}");
+    assert!(
+        e.contains("x.toml:10:8: fault[0].kind: cannot run on kubernetes (platform = \"kubernetes\"): `metastore-outage` (latency) needs the fault proxy in front of the service; on kubernetes the proxy runs in front of S3 only"),
+        "{e}"
+    );
     // The same file is valid locally, and refused when the command line picks kubernetes.
     let local = text.replacen("platform = \"kubernetes\"\n", "", 1);
     assert!(parse(&local, "x.toml").is_ok());

@@ -19,8 +19,9 @@
 //! Connect links are refused too, and [`supported`] says so before a run starts.
 //!
 //! Every object a fault makes carries the label [`FAULT_LABEL`] (NetworkPolicies) or the
-//! annotation [`SCALED_FROM`] (Deployments), and every toxic its key, so a harness killed mid-fault leaves nothing the
-//! next command cannot find: [`FaultDriver::sweep`] undoes what the ledger does not know.
+//! annotation [`SCALED_FROM`] (Deployments), and every toxic its key, so a harness killed
+//! mid-fault leaves nothing the next command cannot find: [`FaultDriver::sweep`] undoes what
+//! the ledger does not know.
 
 use std::collections::BTreeMap;
 
@@ -157,7 +158,12 @@ pub fn supported(spec: &FaultSpec) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!(
-                    "`{}` ({}) needs the fault proxy in front of the service; on kubernetes                      the proxy runs in front of S3 only (every S3 fault works: s3-outage,                      s3-throttling, s3-error, s3-latency, s3-truncate, latency, bandwidth …),                      and the metastore, PostgreSQL and Connect links can only be cut                      (metastore-outage modes blackhole/refuse/reset/kill/stop/                     cut-from-postgres, network-partition)",
+                    "`{}` ({}) needs the fault proxy in front of the service; on kubernetes \
+                     the proxy runs in front of S3 only (every S3 fault works: s3-outage, \
+                     s3-throttling, s3-error, s3-latency, s3-truncate, latency, bandwidth …), \
+                     and the metastore, PostgreSQL and Connect links can only be cut \
+                     (metastore-outage modes blackhole/refuse/reset/kill/stop/\
+                     cut-from-postgres, network-partition)",
                     spec.kind,
                     toxic.kind()
                 ))

@@ -5,7 +5,7 @@
 //! request is idempotent and a dead harness's toxics are found by listing the keys.
 
 use super::kube::Kube;
-use super::pods::{self, Pod, COMPONENT, INSTANCE};
+use super::pods::{self, Pod, COMPONENT};
 use crate::fault::catalog::LinkKind;
 use crate::fault::proxy::control::{ControlReply, ControlRequest};
 use crate::fault::proxy::ToxicSpec;
@@ -35,16 +35,16 @@ pub fn of_release<'a>(pods: &'a [Pod], release: Option<&str>) -> Vec<&'a Pod> {
         .collect()
 }
 
-/// The proxy pods of `release` read from the API.
-pub fn pods_of(k: &Kube, release: &str) -> Result<Vec<Pod>, String> {
-    let sel = format!("{INSTANCE}={release},{COMPONENT}={PROXY}");
+/// The running proxy pods of `release` (all releases when `None`), read from the API.
+fn running(k: &Kube, release: Option<&str>) -> Result<Vec<Pod>, String> {
     let list = k
-        .json("list the fault proxy pods", &["get", "pods", "-l", &sel])
+        .json(
+            "list the fault proxy pods",
+            &["get", "pods", "-l", &format!("{COMPONENT}={PROXY}")],
+        )
         .map_err(|e| e.to_string())?;
-    Ok(pods::parse_pods(&list)
-        .into_iter()
-        .filter(|p| p.live() && p.phase == "Running")
-        .collect())
+    let pods = pods::parse_pods(&list);
+    Ok(of_release(&pods, release).into_iter().cloned().collect())
 }
 
 /// Sends one request to the agent in `pod`.
@@ -90,7 +90,7 @@ pub fn add(
     key: &str,
     toxic: &ToxicSpec,
 ) -> Result<(), String> {
-    let pods = pods_of(k, release)?;
+    let pods = running(k, Some(release))?;
     if pods.is_empty() {
         return Err(format!(
             "no fault proxy pod of {release} runs (component {PROXY}): is faultProxy.enabled off?"
@@ -109,7 +109,7 @@ pub fn add(
 
 /// Removes `key` from every proxy pod of `release` (a pod that is gone took it with it).
 pub fn remove(k: &Kube, release: &str, key: &str) -> Vec<String> {
-    let pods = match pods_of(k, release) {
+    let pods = match running(k, Some(release)) {
         Ok(p) => p,
         Err(e) => return vec![e],
     };
@@ -124,15 +124,10 @@ pub fn remove(k: &Kube, release: &str, key: &str) -> Vec<String> {
 
 /// Every proxy pod's toxics: (release, pod, reply).
 pub fn list_all(k: &Kube) -> Result<Vec<(String, String, ControlReply)>, String> {
-    let sel = format!("{COMPONENT}={PROXY}");
-    let list = k
-        .json("list the fault proxy pods", &["get", "pods", "-l", &sel])
-        .map_err(|e| e.to_string())?;
-    let pods = pods::parse_pods(&list);
     let mut out = Vec::new();
-    for p in of_release(&pods, None) {
+    for p in running(k, None)? {
         let r = exec(k, &p.name, &ControlRequest::List)?;
-        out.push((p.instance.clone(), p.name.clone(), r));
+        out.push((p.instance, p.name, r));
     }
     Ok(out)
 }
